@@ -1,0 +1,1 @@
+"""Endpoint groups of the AS2 Gateway API, each a thin layer over `Session`."""
