@@ -527,6 +527,8 @@ class _EmulatorApp:
         async def replay() -> ASGIMessage:
             return {"type": "http.request", "body": body, "more_body": False}
 
+        if b"\r\n" not in body:  # bare-LF line breaks, as in the spec's curl example
+            body = _lf_multipart_to_crlf(body, request.headers.get("content-type", ""))
         try:
             form = await Request(request.scope, replay).form(
                 max_files=10_000, max_fields=10_000, max_part_size=gw.send_limit + 1
@@ -562,6 +564,40 @@ class _EmulatorApp:
                 f"Payload too large: {total} bytes of files, at most {_mb(gw.send_limit)}", 413
             )
         return attachments
+
+
+def _lf_multipart_to_crlf(body: bytes, content_type: str) -> bytes:
+    """Rewrite a multipart body written with bare LF line breaks (as the spec's curl example
+    is) to CRLF, touching only delimiter and header lines, never part content."""
+    boundary = b""
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "boundary":
+            boundary = value.strip().strip('"').encode("latin-1")
+    if not boundary:
+        return body
+    delimiter = b"--" + boundary
+    out: list[bytes] = []
+    in_headers = False
+    content: list[bytes] = []
+    for line in body.split(b"\n"):
+        stripped = line.rstrip(b" \t")
+        if stripped in (delimiter, delimiter + b"--"):
+            if content:
+                out.append(b"\n".join(content))
+                content = []
+            out.append(b"\r\n" + stripped + b"\r\n" if out else stripped + b"\r\n")
+            in_headers = stripped == delimiter
+            continue
+        if in_headers:
+            out.append(line + b"\r\n")
+            if not line.strip():
+                in_headers = False
+            continue
+        content.append(line)
+    if content:
+        out.append(b"\n".join(content))
+    return b"".join(out)
 
 
 def _mb(n: int) -> str:
