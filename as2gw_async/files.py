@@ -284,7 +284,8 @@ def safe_message_dirname(message_id: str) -> str:
     text = _UNSAFE_DIR_CHARS.sub("_", message_id if inner is None else inner)
     text = text[:_MAX_DIRNAME_TEXT].strip("._-") or "message"
     digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f"{text}~{digest}"
+    name = f"{text}~{digest}"
+    return "_" + name if _is_reserved(name) else name  # "CON.x~..." is a device name too
 
 
 def resolve_destination(
@@ -693,13 +694,11 @@ def _plan(
             raise IntegrityError(f"unsafe member name {info.filename!r} (path traversal)")
         if stat.S_ISLNK(info.external_attr >> 16):
             raise IntegrityError(f"symbolic link member {info.filename!r} refused")
-        if info.is_dir() or name.endswith(("/", "\\")):
+        if name.endswith(("/", "\\")):  # a directory entry (ZipInfo.is_dir fails on "")
             continue
         if info.flag_bits & 0x1:
             raise IntegrityError(f"encrypted member {info.filename!r} cannot be extracted")
-        parts = [p for p in raw_parts if p not in ("", ".")]
-        if not parts:
-            continue
+        parts = [p for p in raw_parts if p not in ("", ".")] or [""]  # "" -> "attachment"
         safe_dirs = [safe_filename(p, default="_") for p in parts[:-1]]
         parent = dest_dir.joinpath(*safe_dirs)
         for depth in range(1, len(safe_dirs) + 1):
@@ -877,7 +876,7 @@ def _read_batch_layout_sync(
                 except Exception as exc:
                     raise IntegrityError(f"corrupt member {name!r}: {exc}") from None
                 errors[folder] = raw.decode("utf-8", "replace").strip()
-            elif rest and not info.is_dir():
+            elif rest and not rest.endswith("/"):
                 attachments[folder].append(name)
     return {
         folder: BatchFolder(folder, tuple(names), errors.get(folder))

@@ -171,7 +171,18 @@ def test_safe_message_dirname() -> None:
     a, b = safe_message_dirname("<a/b@x>"), safe_message_dirname("<a:b@x>")
     assert a != b
     assert a.startswith("a_b@x~")
-    for hostile in ["<../../etc>", "<con>", "", "<>", "<" + "x" * 500 + ">", "/", "<.>", "<a\x00>"]:
+    for hostile in [
+        "<../../etc>",
+        "<con>",
+        "CON..C:",
+        "<nul.x@y>",
+        "",
+        "<>",
+        "<" + "x" * 500 + ">",
+        "/",
+        "<.>",
+        "<a\x00>",
+    ]:
         name = safe_message_dirname(hostile)
         assert name == safe_filename(name), hostile
         assert "/" not in name
