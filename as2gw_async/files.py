@@ -737,11 +737,22 @@ def _unique(parent: Path, name: str, taken: Callable[[str], bool]) -> Path:
 
 
 def _extract_member_sync(
-    zf: zipfile.ZipFile, plan: _Planned, target: AtomicFile, budget: list[int]
+    zf: zipfile.ZipFile,
+    plan: _Planned,
+    target: AtomicFile,
+    budget: list[int],
+    created: list[Path],
 ) -> None:
     """Stream one member into *target* (opened here), checking sizes, CRC and cancellation."""
     info = plan.info
-    plan.path.parent.mkdir(parents=True, exist_ok=True)
+    missing: list[Path] = []
+    directory = plan.path.parent
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        created.append(directory)
     target._open_sync()
     try:
         source = zf.open(info)
@@ -797,6 +808,8 @@ async def extract_zip(
     zf = await anyio.to_thread.run_sync(_open_zip, zip_path)
     targets: list[tuple[_Planned, AtomicFile]] = []
     published: list[AtomicFile] = []
+    created: list[Path] = []  # directories made for members, removed again on failure
+    budget = [max_total_size]
     try:
         await anyio.to_thread.run_sync(lambda: dest.mkdir(parents=True, exist_ok=True))
         plans = await anyio.to_thread.run_sync(
@@ -810,16 +823,18 @@ async def extract_zip(
                 members=selected,
             )
         )
-        budget = [max_total_size]
         for plan in plans:
             target = AtomicFile(plan.path, overwrite=overwrite, fsync=fsync)
             targets.append((plan, target))
-            await anyio.to_thread.run_sync(_extract_member_sync, zf, plan, target, budget)
+            await anyio.to_thread.run_sync(_extract_member_sync, zf, plan, target, budget, created)
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_publish_all, targets, published, fsync, dest)
     except BaseException:
         for _, target in targets:
             target.abort()
+        for directory in reversed(created):  # leave no empty directories behind
+            with contextlib.suppress(OSError):
+                directory.rmdir()
         if not overwrite:  # roll back what we created; replaced files cannot be restored
             for target in published:
                 with contextlib.suppress(OSError):

@@ -546,13 +546,13 @@ async def test_extract_zip_not_a_zip(tmp_path: Path, content: bytes) -> None:
 async def test_extract_zip_crc_error_is_all_or_nothing(tmp_path: Path) -> None:
     archive = make_zip(
         tmp_path / "crc.zip",
-        {"first.txt": b"fine", "second.txt": b"will be damaged"},
+        {"first.txt": b"fine", "new/dir/second.txt": b"will be damaged"},
         compression=zipfile.ZIP_STORED,
     )
     raw = archive.read_bytes()
     archive.write_bytes(raw.replace(b"will be damaged", b"WILL be damaged"))
     out = tmp_path / "out"
-    with pytest.raises(IntegrityError, match=r"corrupt member 'second\.txt'"):
+    with pytest.raises(IntegrityError, match=r"corrupt member 'new/dir/second\.txt'"):
         await extract_zip(archive, out)
     assert listing(out) == []  # first.txt was verified but is not published alone
 
@@ -690,3 +690,36 @@ async def test_read_batch_layout(tmp_path: Path) -> None:
     assert len(await read_batch_layout(archive, max_members=100)) == 3
     with pytest.raises(IntegrityError):
         await read_batch_layout(archive, max_members=2)
+
+
+@pytest.mark.parametrize(
+    ("real_size", "cap", "message"),
+    [(100, 10_000, "larger than declared"), (100, 50, "inflates past max_total_size")],
+)
+async def test_extract_zip_streaming_guards(
+    tmp_path: Path, real_size: int, cap: int, message: str
+) -> None:
+    """Declared sizes can lie: the bytes actually produced are counted too."""
+    archive = make_zip(tmp_path / "a.zip", {"a": b"x" * 10, "b": b"y" * 10})
+    with pytest.MonkeyPatch.context() as mp:
+        # stand-in for a decompressor that yields more than the header declared
+        mp.setattr(zipfile.ZipFile, "open", lambda self, info: io.BytesIO(b"z" * real_size))
+        with pytest.raises(IntegrityError, match=message):
+            await extract_zip(archive, tmp_path / "out", max_total_size=cap)
+    assert listing(tmp_path / "out") == []
+
+
+async def test_atomic_without_hard_links(tmp_path: Path) -> None:
+    def no_link(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    target = tmp_path / "f.txt"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "link", no_link)
+        async with AtomicFile(target) as f:
+            await f.write(b"first")
+        with pytest.raises(FileExistsError):
+            async with AtomicFile(target) as f:
+                await f.write(b"second")
+    assert target.read_bytes() == b"first"
+    assert listing(tmp_path) == ["f.txt"]
