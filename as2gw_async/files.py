@@ -53,11 +53,13 @@ __all__ = [
     "ProgressCallback",
     "extract_zip",
     "parse_content_disposition",
+    "publish_directory",
     "read_batch_layout",
     "remove_stale_temp_files",
     "resolve_destination",
     "safe_filename",
     "safe_message_dirname",
+    "verify_zip",
 ]
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -339,6 +341,20 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def publish_directory(source: str | os.PathLike[str], final: str | os.PathLike[str]) -> Path:
+    """Move a finished directory to ``final`` in one atomic rename, and make it durable.
+
+    ``final`` must not exist (an existing one, even empty, raises `FileExistsError`), and both
+    must be on one file system, so the directory appears complete or not at all.
+    """
+    src, dst = Path(source), Path(final)
+    if dst.exists() or dst.is_symlink():
+        raise FileExistsError(errno.EEXIST, "refusing to replace an existing directory", str(dst))
+    os.rename(src, dst)
+    _fsync_dir(dst.parent)
+    return dst
+
+
 class AtomicFile:
     """Write a file so that it appears at its final path only complete, verified and durable.
 
@@ -419,7 +435,7 @@ class AtomicFile:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None and self._state == _OPEN:
+        if exc_type is None and self._state in (_OPEN, _SEALED):
             await self.commit()
         else:
             self.abort()
@@ -453,16 +469,39 @@ class AtomicFile:
         `FileExistsError` if *path* exists and ``overwrite`` is false. Once the rename has
         started it is shielded from cancellation, so the outcome is all or nothing.
         """
-        if self._state != _OPEN:
+        if self._state == _SEALED and (expected_size, expected_sha256) != (None, None):
+            raise RuntimeError("already sealed: pass the checks to seal()")
+        if self._state not in (_OPEN, _SEALED):
             raise RuntimeError(f"cannot commit {self!r}")
         try:
-            await anyio.to_thread.run_sync(self._seal_sync, expected_size, expected_sha256)
+            if self._state == _OPEN:
+                await anyio.to_thread.run_sync(self._seal_sync, expected_size, expected_sha256)
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._publish_sync, True)
         except BaseException:
             self.abort()
             raise
         return self.path
+
+    async def seal(
+        self, expected_size: int | None = None, *, expected_sha256: str | None = None
+    ) -> Path:
+        """Verify, fsync and close the temporary file, but do not move it into place yet.
+
+        Returns the temporary path, where the complete file can now be read (to check a zip,
+        say) before `commit` publishes it or `abort` discards it. Checks as for `commit`.
+        Leaving ``async with`` normally still commits; call `abort` to use the file as
+        scratch space only.
+        """
+        if self._state != _OPEN:
+            raise RuntimeError(f"cannot seal {self!r}")
+        try:
+            await anyio.to_thread.run_sync(self._seal_sync, expected_size, expected_sha256)
+        except BaseException:
+            self.abort()
+            raise
+        assert self._temp_path is not None
+        return self._temp_path
 
     def abort(self) -> None:
         """Discard the temporary file; a no-op once committed. Synchronous on purpose, so that
@@ -916,3 +955,51 @@ async def read_batch_layout(
     """
     ids = None if message_ids is None else tuple(message_ids)
     return await anyio.to_thread.run_sync(_read_batch_layout_sync, zip_path, ids, max_members)
+
+
+# -- added for the downloads (issue 5): a zip check without extraction ----------------------
+
+
+def _verify_zip_sync(
+    zip_path: str | os.PathLike[str], max_total_size: int, max_members: int
+) -> int:
+    with _open_zip(zip_path) as zf:
+        infos = zf.infolist()
+        if len(infos) > max_members:
+            raise IntegrityError(f"archive has {len(infos)} entries, more than {max_members}")
+        if sum(info.file_size for info in infos) > max_total_size:
+            raise IntegrityError(
+                f"archive declares more than {max_total_size} uncompressed bytes (zip bomb?)"
+            )
+        budget = max_total_size
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise IntegrityError(f"encrypted member {info.filename!r} cannot be checked")
+            try:
+                with zf.open(info) as source:
+                    while chunk := source.read(_ZIP_CHUNK):
+                        anyio.from_thread.check_cancelled()
+                        budget -= len(chunk)
+                        if budget < 0:
+                            raise IntegrityError("archive inflates past max_total_size (zip bomb?)")
+            except IntegrityError:
+                raise
+            except Exception as exc:  # bad CRC, zlib/bz2/lzma errors, EOF
+                raise IntegrityError(f"corrupt member {info.filename!r}: {exc}") from None
+        return len(infos)
+
+
+async def verify_zip(
+    zip_path: str | os.PathLike[str],
+    *,
+    max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
+    max_members: int = DEFAULT_MAX_MEMBERS,
+) -> int:
+    """Check that *zip_path* is a complete, uncorrupted zip archive; return its entry count.
+
+    Every member is read to its end (nothing is written), so every CRC is checked.
+    `IntegrityError` for a corrupt, truncated or non-zip file, encrypted entries, more than
+    *max_members* entries, or more than *max_total_size* uncompressed bytes (declared or
+    real). Member names are not judged: that is `extract_zip`'s job.
+    """
+    return await anyio.to_thread.run_sync(_verify_zip_sync, zip_path, max_total_size, max_members)

@@ -723,3 +723,23 @@ async def test_atomic_without_hard_links(tmp_path: Path) -> None:
                 await f.write(b"second")
     assert target.read_bytes() == b"first"
     assert listing(tmp_path) == ["f.txt"]
+
+
+def test_publish_directory_moves_whole_and_refuses_to_replace(tmp_path: Path) -> None:
+    from as2gw_async.files import publish_directory
+
+    staged = tmp_path / "staging" / "m1"
+    staged.mkdir(parents=True)
+    (staged / "a.edi").write_bytes(b"ISA")
+    final = publish_directory(staged, tmp_path / "m1")
+    assert (final / "a.edi").read_bytes() == b"ISA"
+    assert not staged.exists()
+
+    again = tmp_path / "staging" / "m1"
+    again.mkdir()
+    (tmp_path / "empty").mkdir()
+    for target in (final, tmp_path / "empty"):
+        with pytest.raises(FileExistsError, match="existing directory"):
+            publish_directory(again, target)
+    assert again.is_dir()
+    assert (final / "a.edi").read_bytes() == b"ISA"
