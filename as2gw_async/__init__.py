@@ -25,6 +25,7 @@ from .errors import (
     RateLimitError,
     RedirectError,
 )
+from .inbox import ConsumerStats, Delivered, InboxConsumer
 from .models import (
     AS2Message,
     Attachment,
@@ -55,12 +56,15 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
+    "ConsumerStats",
+    "Delivered",
     "DeliveryFailedError",
     "DeliveryStatus",
     "DeliveryTimeoutError",
     "DownloadedFile",
     "Folder",
     "GenericResponse",
+    "InboxConsumer",
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
