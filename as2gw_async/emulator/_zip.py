@@ -17,8 +17,9 @@ from ._bodies import Body, body_crc32, body_size, iter_body
 
 __all__ = ["ZipEntry", "ZipPlan", "plan_zip"]
 
-_LIMIT32 = 0xFFFFFFFF
-_LIMIT16 = 0xFFFF
+_MAX32 = 0xFFFFFFFF  # the "see the ZIP64 record" placeholder
+_MAX16 = 0xFFFF
+_ZIP64_THRESHOLD = _MAX32  # sizes/offsets from here on need ZIP64 (lowered by tests)
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,12 @@ class _Prepared:
 
     @property
     def zip64(self) -> bool:
-        return self.size >= _LIMIT32 or self.offset >= _LIMIT32
+        return self.size >= _ZIP64_THRESHOLD or self.offset >= _ZIP64_THRESHOLD
 
     def local_header(self) -> bytes:
-        if self.size >= _LIMIT32:
+        if self.size >= _ZIP64_THRESHOLD:
             extra = struct.pack("<HHQQ", 0x0001, 16, self.size, self.size)
-            size32 = _LIMIT32
+            size32 = _MAX32
         else:
             extra = b""
             size32 = self.size
@@ -80,12 +81,12 @@ class _Prepared:
         extra_fields: list[int] = []
         size32 = self.size
         offset32 = self.offset
-        if self.size >= _LIMIT32:
+        if self.size >= _ZIP64_THRESHOLD:
             extra_fields += [self.size, self.size]
-            size32 = _LIMIT32
-        if self.offset >= _LIMIT32:
+            size32 = _MAX32
+        if self.offset >= _ZIP64_THRESHOLD:
             extra_fields.append(self.offset)
-            offset32 = _LIMIT32
+            offset32 = _MAX32
         extra = b""
         if extra_fields:
             extra = struct.pack("<HH", 0x0001, 8 * len(extra_fields))
@@ -143,7 +144,8 @@ class ZipPlan:
         count = len(self._items)
         cd_size = len(self._central)
         cd_offset = self._cd_offset
-        need64 = count >= _LIMIT16 or cd_size >= _LIMIT32 or cd_offset >= _LIMIT32
+        big = _ZIP64_THRESHOLD
+        need64 = count >= _MAX16 or cd_size >= big or cd_offset >= big
         out = b""
         if need64:
             zip64_eocd_offset = cd_offset + cd_size
@@ -156,10 +158,10 @@ class ZipPlan:
             0x06054B50,
             0,
             0,
-            min(count, _LIMIT16),
-            min(count, _LIMIT16),
-            min(cd_size, _LIMIT32),
-            min(cd_offset, _LIMIT32),
+            min(count, _MAX16),
+            min(count, _MAX16),
+            _MAX32 if cd_size >= big else cd_size,
+            _MAX32 if cd_offset >= big else cd_offset,
             0,
         )
         return out
