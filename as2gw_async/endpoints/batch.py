@@ -1,20 +1,83 @@
-"""Batch download across messages (spec 4.2.2.2): <=100 ids a request, 206 truncation.
+"""Batch download across received messages (spec 4.2.2.2): <=100 ids a request, 206 resumption.
 
-Skeleton: filled in by the downloads work (issue 5).
+The gateway zips the attachments of up to 100 messages as ``<message-id>/<attachment>``
+(``<message-id>/.error`` when it has none to give) and stops after about 10 MB with
+``206 Partial Content`` and ``X-Batch-Truncation-Index: (m,i)``, the zero-based index of the
+last attachment it added (message ``m`` of the request, attachment ``i`` of that message).
+`batch_download` turns any number of ids into as many requests as it takes, resumes after
+each truncation without writing an attachment twice, and falls back to single-attachment
+downloads for a message that cannot fit in one response.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..models import BatchResult
+import anyio
+import anyio.to_thread
+from attrs import define, field, frozen
+
+from ..converter import structure
+from ..errors import APIStatusError, IntegrityError
+from ..files import (
+    DEFAULT_MAX_TOTAL_SIZE,
+    BatchFolder,
+    ProgressCallback,
+    extract_zip,
+    read_batch_layout,
+    safe_filename,
+    safe_message_dirname,
+)
+from ..models import AS2Message, BatchResult, DownloadedFile
+from ..session import quote_id
+from .downloads import FetchedArchive, fetch_archive
 
 if TYPE_CHECKING:
     from ..session import Session
 
-__all__ = ["batch_download"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_IDS_PER_REQUEST",
+    "batch_download",
+    "parse_truncation_index",
+]
+
+logger = logging.getLogger("as2gw_async")
+
+#: The most message ids one batch request may carry (spec 4.2.2.2).
+MAX_IDS_PER_REQUEST = 100
+#: Batch requests in flight at once, by default.
+DEFAULT_CONCURRENCY = 4
+
+_BATCH_PATH = "/message/received/batch/attachments"
+_TRUNCATION = re.compile(r"\A\s*\(\s*(\d{1,9})\s*,\s*(-1|\d{1,9})\s*\)\s*\Z")
+# How long a failed batch may spend marking messages unread again (see _Job._unmark).
+_UNMARK_DEADLINE = 30.0
+
+
+def parse_truncation_index(value: str | None) -> tuple[int, int]:
+    """Parse ``X-Batch-Truncation-Index: (m,i)`` into ``(m, i)``; spaces are tolerated.
+
+    ``i`` may be ``-1`` (no attachment of message ``m`` was added). Anything else that is
+    not two zero-based integers in parentheses raises `IntegrityError`.
+
+    >>> parse_truncation_index("( 1 , 2 )")
+    (1, 2)
+    """
+    match = _TRUNCATION.match(value or "")
+    if match is None:
+        shown = "missing" if value is None else repr(value)
+        raise IntegrityError(
+            f"206 Partial Content with a malformed X-Batch-Truncation-Index header ({shown}); "
+            "expected '(message,attachment)', e.g. '(1,2)'"
+        )
+    return int(match.group(1)), int(match.group(2))
 
 
 async def batch_download(
@@ -23,6 +86,355 @@ async def batch_download(
     dest_dir: str | os.PathLike[str],
     *,
     mark_as_read: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    overwrite: bool = False,
+    max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
+    progress: ProgressCallback | None = None,
 ) -> BatchResult:
-    """Download the attachments of many received messages into ``dest_dir/<message-id>/``."""
-    raise NotImplementedError
+    """Download the attachments of many received messages into ``dest_dir/<message-id>/``.
+
+    Each message's files go to ``dest_dir / safe_message_dirname(id)``; a message the
+    gateway cannot serve (a ``.error`` entry) lands in ``BatchResult.errors`` instead.
+    Duplicate ids are fetched once. Ids are sent at most `MAX_IDS_PER_REQUEST` a request,
+    ``concurrency`` requests at a time. Every id ends up in ``files`` (possibly with an
+    empty list: a message without attachments) or in ``errors``.
+
+    Truncation (206 at ``(m,i)``): messages before ``m`` are complete; the attachments
+    ``0..i`` of message ``m`` are written, and the next request starts at ``m``. The
+    gateway sends ``m``'s first attachments again; they are checked against the names
+    already written and skipped. A message that opened its request and still did not fit
+    (206 at ``(0,i)``) would only come back the same: the rest of it is fetched one
+    attachment at a time instead. The attachment count of ``m`` comes from
+    ``GET /message/received/<id>`` (one call per truncated message), so a message whose
+    last attachment was the last one added counts as complete without being fetched again.
+
+    ``mark_as_read`` sends ``markAsRead=true``: the gateway marks the messages it archived
+    completely. A message completed by the client (after a truncation, or one attachment at
+    a time) is marked only once all its files are on disk. If the download fails (or is
+    cancelled) after the gateway may have marked messages whose files are not all written,
+    those are marked unread again, best effort, so that no message is left read without
+    its files.
+
+    Existing files are not overwritten unless ``overwrite``: `FileExistsError` stops the
+    batch (files already written stay). ``max_total_size`` caps the uncompressed bytes
+    extracted from one archive (zip bombs). ``progress(bytes_received, None)`` reports the
+    bytes received so far over all requests. `BatchResult.requests` counts the calls made
+    (a session-level retry of one call is not counted again).
+
+    >>> r = await s.received.batch_download(ids, "inbox/", mark_as_read=True)  # doctest: +SKIP
+    >>> r.files[ids[0]][0].path, r.errors, r.requests  # doctest: +SKIP
+    (PosixPath('inbox/1.2@as2gateway.com/invoice.xml'), {}, 3)
+    """
+    if isinstance(ids, (str, bytes)):
+        raise TypeError("ids must be an iterable of message ids, not a single string")
+    unique = list(dict.fromkeys(ids))
+    for message_id in unique:
+        if not isinstance(message_id, str) or not message_id:
+            raise ValueError(f"a message id is a non-empty string, not {message_id!r}")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
+    job = _Job(
+        session,
+        Path(dest_dir),
+        mark_as_read=mark_as_read,
+        overwrite=overwrite,
+        max_total_size=max_total_size,
+        progress=progress,
+    )
+    if unique:
+        await anyio.to_thread.run_sync(lambda: job.dest.mkdir(parents=True, exist_ok=True))
+        await job.run(unique, concurrency)
+    return BatchResult(
+        files={i: job.files[i] for i in unique if i in job.files},
+        errors={i: job.errors[i] for i in unique if i in job.errors},
+        requests=job.requests,
+    )
+
+
+@frozen
+class _Partial:
+    """Message ``ids[0]`` of the next request: the member names of it already on disk."""
+
+    message_id: str
+    names: tuple[str, ...]
+
+
+@define
+class _Job:
+    session: Session
+    dest: Path
+    mark_as_read: bool
+    overwrite: bool
+    max_total_size: int
+    progress: ProgressCallback | None
+    files: dict[str, list[DownloadedFile]] = field(factory=dict)
+    errors: dict[str, str] = field(factory=dict)
+    requests: int = 0
+    received: int = 0
+    error: BaseException | None = None
+    counts: dict[str, int] = field(factory=dict)
+
+    async def run(self, ids: list[str], concurrency: int) -> None:
+        limiter = anyio.CapacityLimiter(concurrency)
+        async with anyio.create_task_group() as tg:
+            for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
+                chunk = ids[start : start + MAX_IDS_PER_REQUEST]
+                tg.start_soon(self._run_chunk, chunk, limiter, tg.cancel_scope)
+        if self.error is not None:
+            raise self.error
+
+    async def _run_chunk(
+        self, ids: list[str], limiter: anyio.CapacityLimiter, scope: anyio.CancelScope
+    ) -> None:
+        try:
+            async with limiter:
+                pending: list[str] = ids
+                partial: _Partial | None = None
+                while pending:
+                    pending, partial = await self._step(pending, partial)
+        except Exception as exc:  # the first failure stops the whole batch, unwrapped
+            if self.error is None:
+                self.error = exc
+            scope.cancel()
+
+    # -- one request -------------------------------------------------------------------
+
+    async def _step(
+        self, ids: list[str], partial: _Partial | None
+    ) -> tuple[list[str], _Partial | None]:
+        """Make one batch request for ``ids``; return the ids still to fetch and ``_Partial``."""
+        # Ids the gateway may have marked read and whose files are not all on disk yet.
+        at_risk: dict[str, None] = dict.fromkeys(ids) if self.mark_as_read else {}
+        answered = False
+        try:
+            async with self._fetch(ids) as archive:
+                answered = True
+                truncation = self._truncation(archive, ids)
+                layout = await read_batch_layout(archive.path, message_ids=ids)
+                complete = len(ids) if truncation is None else truncation[0]
+                got: tuple[str, ...] = ()  # the members of message m (= complete) it holds
+                if truncation is not None:
+                    got = _truncated_members(layout, ids, *truncation)
+                    # The answer makes sense: the gateway marked none after message m.
+                    at_risk = {i: None for i in ids[: complete + 1] if i in at_risk}
+                for position, message_id in enumerate(ids[:complete]):
+                    resumed = partial if position == 0 else None
+                    await self._take_complete(archive, message_id, layout.get(message_id), resumed)
+                    at_risk.pop(message_id, None)
+                if truncation is None:
+                    return [], None
+                m = complete
+                message_id = ids[m]
+                before = partial.names if (m == 0 and partial is not None) else ()
+                names = await self._take_members(archive, message_id, got, before)
+            # The archive is gone; finish message m with calls of our own.
+            if m > 0 and not names:
+                return ids[m:], None  # nothing of it yet: it opens the next request
+            count = await self._attachment_count(message_id)
+            if len(names) >= count:
+                logger.debug("batch: %s completed by a truncated response", message_id)
+                if self.mark_as_read:
+                    await self._mark_read(message_id)
+                return ids[m + 1 :], None
+            if m == 0:
+                # The request opened with this message and still could not hold all of it:
+                # asking again would bring back the same attachments. Fetch the rest singly.
+                logger.info(
+                    "batch: %s does not fit in one response; fetching attachments %d..%d singly",
+                    message_id,
+                    len(names),
+                    count - 1,
+                )
+                await self._fallback(message_id, len(names), count)
+                return ids[1:], None
+            return ids[m:], _Partial(message_id, names)
+        except BaseException as exc:
+            never_processed = not answered and isinstance(exc, APIStatusError)
+            if at_risk and not never_processed:
+                await self._unmark(list(at_risk))
+            raise
+
+    def _fetch(self, ids: list[str]) -> AbstractAsyncContextManager[FetchedArchive]:
+        self.requests += 1
+        return fetch_archive(
+            self.session,
+            "POST",
+            _BATCH_PATH,
+            self.dest / "batch.zip",
+            params={"markAsRead": "true"} if self.mark_as_read else None,
+            json=ids,
+            progress=self._progress_for_body(),
+            max_total_size=self.max_total_size,
+        )
+
+    @staticmethod
+    def _truncation(archive: FetchedArchive, ids: Sequence[str]) -> tuple[int, int] | None:
+        if archive.status_code == 200:
+            return None
+        if archive.status_code != 206:
+            raise IntegrityError(
+                f"batch download answered {archive.status_code}; expected 200 or 206"
+            )
+        m, i = parse_truncation_index(archive.headers.get("x-batch-truncation-index"))
+        if m >= len(ids):
+            raise IntegrityError(
+                f"X-Batch-Truncation-Index ({m},{i}) names message {m}, but the request "
+                f"had {len(ids)}"
+            )
+        return m, i
+
+    # -- writing files -----------------------------------------------------------------
+
+    async def _take_complete(
+        self,
+        archive: FetchedArchive,
+        message_id: str,
+        folder: BatchFolder | None,
+        partial: _Partial | None,
+    ) -> None:
+        """Record a message the response holds completely: its files, or its error."""
+        if folder is not None and folder.error is not None:
+            self.errors[message_id] = folder.error or "the gateway reported an error"
+            self.files.pop(message_id, None)
+            return
+        if folder is None and partial is not None:
+            self.errors[message_id] = (
+                "the gateway stopped returning this message after a truncated response"
+            )
+            self.files.pop(message_id, None)
+            return
+        members = folder.attachments if folder is not None else ()
+        before = partial.names if partial is not None else ()
+        await self._take_members(archive, message_id, members, before)
+
+    async def _take_members(
+        self,
+        archive: FetchedArchive,
+        message_id: str,
+        members: Sequence[str],
+        before: tuple[str, ...],
+    ) -> tuple[str, ...]:
+        """Extract ``members`` of a message, skipping those already on disk (``before``).
+
+        The gateway sends a resumed message from its first attachment again: the repeated
+        members must be the ones written before. Returns every member name now on disk.
+        """
+        repeated = min(len(members), len(before))
+        if tuple(members[:repeated]) != before[:repeated]:
+            raise IntegrityError(
+                f"the gateway resent different attachments for {message_id!r} after a "
+                f"truncation: {list(members[:repeated])!r} instead of {list(before[:repeated])!r}"
+            )
+        files = self.files.setdefault(message_id, [])
+        todo = list(members[len(before) :])
+        if todo:
+            extracted = await extract_zip(
+                archive.path,
+                self.dest / safe_message_dirname(message_id),
+                members=todo,
+                strip_prefix=message_id + "/",
+                overwrite=self.overwrite,
+                max_total_size=self.max_total_size,
+            )
+            prefix = len(message_id) + 1
+            files.extend(
+                DownloadedFile(path=m.path, name=safe_filename(m.name[prefix:]), size=m.size)
+                for m in extracted
+            )
+        return before + tuple(todo)
+
+    async def _fallback(self, message_id: str, start: int, count: int) -> None:
+        """Fetch attachments ``start..count-1`` one by one, then mark the message read."""
+        directory = self.dest / safe_message_dirname(message_id)
+        await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
+        files = self.files.setdefault(message_id, [])
+        for index in range(start, count):
+            self.requests += 1
+            files.append(
+                await self.session.received.download_attachment(
+                    message_id,
+                    directory,
+                    index=index,
+                    overwrite=self.overwrite,
+                    progress=self._progress_for_body(),
+                )
+            )
+        if self.mark_as_read:
+            await self._mark_read(message_id)
+
+    # -- calls about one message -------------------------------------------------------
+
+    async def _attachment_count(self, message_id: str) -> int:
+        if message_id not in self.counts:
+            self.requests += 1
+            response = await self.session.request("GET", _message_path(message_id))
+            message = structure(response.json(), AS2Message)
+            self.counts[message_id] = len(message.attachments)
+        return self.counts[message_id]
+
+    async def _mark_read(self, message_id: str) -> None:
+        """Mark one message read, once all its files are on disk."""
+        self.requests += 1
+        await self.session.request("GET", _message_path(message_id), params={"markAsRead": "true"})
+
+    async def _unmark(self, message_ids: list[str]) -> None:
+        """Best effort: mark unread messages the gateway may have marked without their files.
+
+        Runs even when the batch is being cancelled, for at most ``_UNMARK_DEADLINE`` s.
+        """
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_UNMARK_DEADLINE):
+            for message_id in message_ids:
+                self.requests += 1
+                try:
+                    await self.session.request(
+                        "POST", _message_path(message_id) + "/markUnread", idempotent=True
+                    )
+                except Exception as exc:
+                    logger.warning(
+                        "batch: could not mark %s unread again after a failed download: %s",
+                        message_id,
+                        exc,
+                    )
+
+    # -- progress ----------------------------------------------------------------------
+
+    def _progress_for_body(self) -> ProgressCallback | None:
+        """A per-body callback that adds the body's bytes to the batch total."""
+        report = self.progress
+        if report is None:
+            return None
+        last = 0
+
+        def on_write(done: int, _total: int | None) -> None:
+            nonlocal last
+            self.received += done - last if done >= last else done  # a refetch starts at 0
+            last = done
+            report(self.received, None)
+
+        return on_write
+
+
+def _message_path(message_id: str) -> str:
+    return f"/message/received/{quote_id(message_id)}"
+
+
+def _truncated_members(
+    layout: dict[str, BatchFolder], ids: Sequence[str], m: int, i: int
+) -> tuple[str, ...]:
+    """The members ``0..i`` of message ``m``, checked against the truncation header."""
+    folder = layout.get(ids[m])
+    members = folder.attachments if folder is not None else ()
+    if len(members) < i + 1:
+        raise IntegrityError(
+            f"X-Batch-Truncation-Index ({m},{i}) says {i + 1} attachment(s) of {ids[m]!r} were "
+            f"added, but the archive holds {len(members)}"
+        )
+    if len(members) > i + 1:
+        logger.warning(
+            "batch: archive holds %d attachments of %s, the truncation index says %d; "
+            "ignoring the rest",
+            len(members),
+            ids[m],
+            i + 1,
+        )
+    return tuple(members[: i + 1])
