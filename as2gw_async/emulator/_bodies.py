@@ -15,7 +15,7 @@ from collections.abc import Iterator
 __all__ = ["Body", "GeneratedBody", "body_crc32", "body_sha256", "body_size", "iter_body"]
 
 _PAGE = 1 << 20  # content is built from 1 MiB pages, each a rotation of one random block
-_CHUNK = 1 << 16  # default streaming chunk size
+_CHUNK = 1 << 18  # default streaming chunk size
 
 
 class GeneratedBody:
@@ -85,34 +85,29 @@ class GeneratedBody:
         """Materialise the whole body (only sensible for small sizes, e.g. in assertions)."""
         return b"".join(self.iter_chunks())
 
-    def _digest(self) -> None:
-        h = hashlib.sha256()
-        crc = 0
-        for chunk in self.iter_chunks():
-            h.update(chunk)
-            crc = zlib.crc32(chunk, crc)
-        self._sha256 = h.hexdigest()
-        self._crc32 = crc
-
     def sha256(self) -> str:
         """Hex SHA-256 of the content; computed by streaming once, then cached."""
         with self._lock:
             if self._sha256 is None:
-                self._digest()
-            assert self._sha256 is not None
+                h = hashlib.sha256()
+                for chunk in self.iter_chunks():
+                    h.update(chunk)
+                self._sha256 = h.hexdigest()
             return self._sha256
 
     def crc32(self) -> int:
         """CRC-32 of the content (needed for zip entries); computed once, then cached."""
         with self._lock:
             if self._crc32 is None:
-                self._digest()
-            assert self._crc32 is not None
+                crc = 0
+                for chunk in self.iter_chunks():
+                    crc = zlib.crc32(chunk, crc)
+                self._crc32 = crc
             return self._crc32
 
     @property
     def digests_ready(self) -> bool:
-        """True once sha256/crc32 are cached (computing them costs a pass over the content)."""
+        """True once the CRC-32 is cached (computing it costs a pass over the content)."""
         return self._crc32 is not None
 
 
