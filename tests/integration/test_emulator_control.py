@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import httpx
 import pytest
@@ -256,3 +259,83 @@ def test_fault_plan_script_is_consumed_in_order() -> None:
     assert plan.decide("attachment") == ("reset", 0.0)
     assert plan.decide("attachment") is None
     assert plan.pending_scripted == 0
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.as2gw_emulator(send_delay=0.0)
+def test_the_spec_curl_session(as2gw_emulator: EmulatorServer, tmp_path: Path) -> None:
+    base = as2gw_emulator.base_url
+
+    def curl(*args: str) -> str:
+        out = subprocess.run(
+            ["curl", "-s", "-S", "--max-time", "10", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout
+
+    auth = json.loads(
+        curl(
+            "-XPOST",
+            f"{base}/authorize",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            '{"username":"demo@example.com","password":"demo-password"}',
+        )
+    )
+    token = auth["token"]
+    invoice = tmp_path / "invoice_20200101.xml"
+    invoice.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n<invoice/>\n')
+    head = curl(
+        "-i",
+        "-XPOST",
+        f"{base}/message/RJ_Station/RJ_Partner",
+        "-H",
+        f"Authorization: {token}",
+        "-H",
+        "Name: invoice_20200101.xml",
+        "-H",
+        "Content-Type: text/xml",
+        "--data-binary",
+        f"@{invoice}",
+    )
+    assert head.startswith("HTTP/1.1 202")
+    link = next(line for line in head.splitlines() if line.lower().startswith("link:"))
+    message_id = link.split("/message/sent/", 1)[1].strip()
+    body = (
+        "------foobarbaz\n"
+        'Content-Disposition: form-data; name="file"; filename="file1.txt"\n'
+        "Content-Type: text/plain\n\none\n"
+        "------foobarbaz\n"
+        'Content-Disposition: form-data; name="file"; filename="file2.txt"\n'
+        "Content-Type: text/plain\n\ntwo\n"
+        "------foobarbaz--"
+    )
+    out = curl(
+        "-XPOST",
+        f"{base}/message/RJ_Station/RJ_Partner",
+        "-H",
+        f"Authorization: {token}",
+        "-H",
+        "Content-Type: multipart/form-data; boundary=----foobarbaz",
+        "--data-binary",
+        body,
+    )
+    assert json.loads(out) == {"message": "Successfully added a new outbound entry"}
+    # curl sends < and > unencoded in the path
+    sent = json.loads(curl(f"{base}/message/sent/{message_id}", "-H", f"Authorization: {token}"))
+    assert sent["as2MessageId"] == message_id
+    assert sent["attachments"] == [{"name": "invoice_20200101.xml", "size": invoice.stat().st_size}]
+    got = curl(
+        "-OJ",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--create-dirs",
+        f"{base}/message/sent/{message_id}/attachments",
+        "-H",
+        f"Authorization: {token}",
+    )
+    assert got == ""
+    assert (tmp_path / "out" / "invoice_20200101.xml").read_bytes() == invoice.read_bytes()
