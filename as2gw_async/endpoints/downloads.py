@@ -72,6 +72,10 @@ class AttachmentDownloads:
     gateway's file name from ``Content-Disposition`` is then used, sanitised) or a file path.
     ``progress(bytes_done, bytes_total_or_None)`` is called after every chunk written; it
     starts again from zero if the session has to fetch the body again.
+
+    Each returns `DownloadedFile`: ``path`` where the file is, ``name`` the gateway's name
+    for it passed through `safe_filename` (so never a path), ``size`` in bytes, and
+    ``content_type`` as the gateway sent it (None for files extracted from a zip).
     """
 
     _session: Session
@@ -172,8 +176,7 @@ class AttachmentDownloads:
                 archive.path, directory, overwrite=overwrite, max_total_size=max_total_size
             )
         return [
-            DownloadedFile(path=m.path, name=m.path.name, size=m.size, content_type=None)
-            for m in members
+            DownloadedFile(path=m.path, name=safe_filename(m.name), size=m.size) for m in members
         ]
 
     async def download_mdn(
