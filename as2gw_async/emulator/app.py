@@ -621,12 +621,16 @@ async def _read_capped(request: Request, cap: int) -> bytes | None:
         await _drain(request)
         return None
     buf = bytearray()
+    seen = 0
     async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > cap:  # too large: keep reading (and discarding) a while, then answer 413
+            buf.clear()
+            if seen > _DRAIN_CAP:
+                break
+            continue
         buf += chunk
-        if len(buf) > cap:
-            await _drain(request)
-            return None
-    return bytes(buf)
+    return None if seen > cap else bytes(buf)
 
 
 async def _drain(request: Request) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -195,6 +196,9 @@ async def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the emulator; returns the exit status."""
     args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.cert and not args.key:
         args.key = None  # a PEM holding both certificate and key is fine
     try:

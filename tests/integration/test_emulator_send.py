@@ -301,3 +301,13 @@ async def test_queued_query_matches_any_of_the_four(
     assert "attachments" in page["records"][0]
     single = (await api.get(f"/message/queued/{q(stopped[0])}")).json()
     assert "attachments" not in single  # "attributes (such as attachments) may be missing"
+
+
+async def test_oversized_chunked_upload_is_413(api: httpx.AsyncClient) -> None:
+    async def body():  # type: ignore[no-untyped-def]  # no Content-Length: chunked
+        for _ in range(11):
+            yield b"\0" * (1024 * 1024)
+
+    r = await api.post("/message/RJ_Station/RJ_Partner", headers={"Name": "big"}, content=body())
+    assert r.status_code == 413
+    assert "message" in r.json()
