@@ -80,9 +80,9 @@ class FaultPlan:
     latency: tuple[float, float] = (0.0, 0.05)
     retry_after: float = 0.1
     routes: frozenset[str] | tuple[str, ...] | None = None
-    _rng: random.Random = field(init=False, repr=False)
-    _lock: threading.Lock = field(init=False, repr=False)
-    _scripted: deque[tuple[str, str | None]] = field(init=False, repr=False)
+    _rng: random.Random = field(init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(init=False, repr=False, compare=False)
+    _scripted: deque[tuple[str, str | None]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in ALL_FAULT_KINDS]

@@ -340,6 +340,9 @@ class Gateway:
         self.send_limit = send_limit
         #: at most this many files in a multipart send (spec 4.1.2)
         self.max_files = max_files
+        #: a queued message whose next attempt is at most this many seconds away is
+        #: "processing" and left out of the queued *list* (spec 4.4.4); 0 = never
+        self.processing_window: float = 0.0
         #: fixed latency (seconds) added to every spec request
         self.latency: float = 0.0
         #: ``(requests, window_seconds)`` per account, or None; beyond it: 429 + Retry-After
@@ -836,6 +839,9 @@ class Gateway:
                 ]
             if unread_only:
                 records = [m for m in records if not m.read]
+            if folder == "queued" and self.processing_window > 0:
+                soon = self.clock() + self.processing_window
+                records = [m for m in records if m.stopped or m.next_attempt_at > soon]
 
             def key(m: Message) -> tuple[Any, int]:
                 if sort_col == "receiverId":

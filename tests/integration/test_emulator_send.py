@@ -311,3 +311,17 @@ async def test_oversized_chunked_upload_is_413(api: httpx.AsyncClient) -> None:
     r = await api.post("/message/RJ_Station/RJ_Partner", headers={"Name": "big"}, content=body())
     assert r.status_code == 413
     assert "message" in r.json()
+
+
+@pytest.mark.as2gw_emulator(send_delay=60)
+async def test_processing_messages_are_left_out_of_the_queued_list(
+    api: httpx.AsyncClient, as2gw_gateway: Gateway, as2gw_emulator: EmulatorServer
+) -> None:
+    r = await api.post("/message/RJ_Station/RJ_Partner", headers={"Name": "a"}, content=b"a")
+    message_id = _link_id(r, as2gw_emulator)
+    assert (await api.get("/message/queued")).json()["totalRecords"] == 1
+    as2gw_gateway.processing_window = 120  # "actively being sent out at the moment"
+    assert (await api.get("/message/queued")).json()["totalRecords"] == 0
+    assert (await api.get(f"/message/queued/{q(message_id)}")).status_code == 200
+    await api.post(f"/message/queued/{q(message_id)}/stop")  # stopped: not processing
+    assert (await api.get("/message/queued")).json()["totalRecords"] == 1
