@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
+import httpx
 from attrs import define, field, frozen
 
 from ..converter import structure
@@ -59,6 +60,7 @@ _BATCH_PATH = "/message/received/batch/attachments"
 _TRUNCATION = re.compile(r"\A\s*\(\s*(\d{1,9})\s*,\s*(-1|\d{1,9})\s*\)\s*\Z")
 # How long a failed batch may spend marking messages unread again (see _Job._unmark).
 _UNMARK_DEADLINE = 30.0
+_UNMARK_CONCURRENCY = 8
 
 
 def parse_truncation_index(value: str | None) -> tuple[int, int]:
@@ -205,10 +207,14 @@ class _Job:
         """Make one batch request for ``ids``; return the ids still to fetch and ``_Partial``."""
         # Ids the gateway may have marked read and whose files are not all on disk yet.
         at_risk: dict[str, None] = dict.fromkeys(ids) if self.mark_as_read else {}
-        answered = False
+        answered = False  # the gateway answered 2xx at least once: it processed the request
+
+        def on_response(_response: httpx.Response) -> None:
+            nonlocal answered
+            answered = True
+
         try:
-            async with self._fetch(ids) as archive:
-                answered = True
+            async with self._fetch(ids, on_response) as archive:
                 truncation = self._truncation(archive, ids)
                 layout = await read_batch_layout(archive.path, message_ids=ids)
                 complete = len(ids) if truncation is None else truncation[0]
@@ -249,12 +255,15 @@ class _Job:
                 return ids[1:], None
             return ids[m:], _Partial(message_id, names)
         except BaseException as exc:
-            never_processed = not answered and isinstance(exc, APIStatusError)
-            if at_risk and not never_processed:
+            # A 4xx refusal (no retries, so no earlier attempt either) marked nothing.
+            refused = isinstance(exc, APIStatusError) and exc.status_code < 500
+            if at_risk and (answered or not refused):
                 await self._unmark(list(at_risk))
             raise
 
-    def _fetch(self, ids: list[str]) -> AbstractAsyncContextManager[FetchedArchive]:
+    def _fetch(
+        self, ids: list[str], on_response: Callable[[httpx.Response], None]
+    ) -> AbstractAsyncContextManager[FetchedArchive]:
         self.requests += 1
         return fetch_archive(
             self.session,
@@ -265,6 +274,7 @@ class _Job:
             json=ids,
             progress=self._progress_for_body(),
             max_total_size=self.max_total_size,
+            on_response=on_response,
         )
 
     @staticmethod
@@ -380,10 +390,13 @@ class _Job:
     async def _unmark(self, message_ids: list[str]) -> None:
         """Best effort: mark unread messages the gateway may have marked without their files.
 
-        Runs even when the batch is being cancelled, for at most ``_UNMARK_DEADLINE`` s.
+        Runs even when the batch is being cancelled, for at most ``_UNMARK_DEADLINE`` s,
+        `_UNMARK_CONCURRENCY` calls at a time.
         """
-        with anyio.CancelScope(shield=True), anyio.move_on_after(_UNMARK_DEADLINE):
-            for message_id in message_ids:
+        limiter = anyio.CapacityLimiter(_UNMARK_CONCURRENCY)
+
+        async def unmark(message_id: str) -> None:
+            async with limiter:
                 self.requests += 1
                 try:
                     await self.session.request(
@@ -395,6 +408,11 @@ class _Job:
                         message_id,
                         exc,
                     )
+
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_UNMARK_DEADLINE):
+            async with anyio.create_task_group() as tg:
+                for message_id in message_ids:
+                    tg.start_soon(unmark, message_id)
 
     # -- progress ----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -354,6 +354,7 @@ async def fetch_archive(
     json: Any = None,
     progress: ProgressCallback | None = None,
     max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
+    on_response: Callable[[httpx.Response], None] | None = None,
 ) -> AsyncIterator[FetchedArchive]:
     """Fetch a zip body into a temporary file next to ``beside``; remove it on exit.
 
@@ -362,10 +363,13 @@ async def fetch_archive(
     idempotent (the call is made with ``idempotent=True``: both uses, an ``/attachments/all``
     GET and the batch POST, only read). The temporary file is named like the ones
     `AtomicFile` leaves behind on a crash, so `remove_stale_temp_files` would clean it up.
+    ``on_response`` is called with every successful response, before its body is read.
     """
     temps: list[AtomicFile] = []
 
     async def consume(response: httpx.Response) -> FetchedArchive:
+        if on_response is not None:
+            on_response(response)
         file = AtomicFile(
             beside, expected_size=_decoded_length(response), progress=progress, fsync=False
         )
