@@ -6,7 +6,7 @@ that. Pacing ourselves keeps high-concurrency work steady instead of collecting 
 
 from __future__ import annotations
 
-import collections
+from collections.abc import Callable
 
 import anyio
 from attrs import define, field, validators
@@ -26,18 +26,38 @@ GATEWAY_RATE_LIMIT = RateLimit(50, 10.0)
 
 
 class RateLimiter:
-    """A sliding-window limiter: waiters are served first come, first served."""
+    """A sliding-window limiter: waiters are served first come, first served.
+
+    The gateway counts a request when it arrives: after we started it, before its answer
+    came back. A request therefore holds its place in the window from its start until
+    ``period`` after its answer (call the function `acquire` returns when the answer
+    arrives): requests that travel at different speeds cannot bunch up at the gateway,
+    provided each is answered within ``period``. Without that call a place is held for
+    ``period`` from the start.
+    """
 
     def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
-        self._starts: collections.deque[float] = collections.deque(maxlen=limit.requests)
+        # One cell a request in the window: its start, then when its answer arrived.
+        self._slots: list[list[float]] = []
         self._lock = anyio.Lock()
 
-    async def acquire(self) -> None:
-        """Wait until one more request fits in the window, and count it."""
+    async def acquire(self) -> Callable[[], None]:
+        """Wait until one more request fits in the window, and count it.
+
+        Returns the function to call when the request's answer (or failure) arrives.
+        """
         async with self._lock:
-            if len(self._starts) == self.limit.requests:
-                wait = self._starts[0] + self.limit.period - anyio.current_time()
-                if wait > 0:
-                    await anyio.sleep(wait)
-            self._starts.append(anyio.current_time())
+            while True:
+                horizon = anyio.current_time() - self.limit.period
+                self._slots = [slot for slot in self._slots if slot[0] > horizon]
+                if len(self._slots) < self.limit.requests:
+                    break
+                await anyio.sleep(min(slot[0] for slot in self._slots) - horizon)
+            slot = [anyio.current_time()]
+            self._slots.append(slot)
+
+        def answered() -> None:
+            slot[0] = max(slot[0], anyio.current_time())
+
+        return answered

@@ -410,13 +410,14 @@ class Session:
                 headers=headers,
                 token=token,
             )
-            if self._limiter is not None:
-                await self._limiter.acquire()
+            answered = await self._limiter.acquire() if self._limiter is not None else None
             self.stats.requests += 1
             started = anyio.current_time()
             response: httpx.Response | None = None
             try:
                 response = await self._client.send(request, stream=True)
+                if answered is not None:
+                    answered()  # the gateway has counted it by now: the window runs from here
                 elapsed = anyio.current_time() - started
                 logger.debug(
                     "%s %s -> %d in %.3fs",
@@ -441,6 +442,8 @@ class Session:
                     return await consume(response)
                 await response.aread()
             except (httpx.TransportError, IntegrityError) as exc:
+                if answered is not None:
+                    answered()  # it may have been counted at any moment until now
                 failures += 1
                 if not self._retry.should_retry(failures, idempotent=idempotent, error=exc):
                     raise _as_connection_error(exc, request) from exc
