@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import inspect
+import itertools
 import math
 import time
 
@@ -109,6 +110,31 @@ async def test_500_concurrent_gets_slow_down_instead_of_failing(
     # paced on the client side: the gateway had (next to) nothing to refuse
     assert gateway.refused == stats.rate_limited
     assert stats.rate_limited <= CALLS // 50
+
+
+@pytest.mark.slow
+async def test_varying_latency_does_not_bunch_requests_up_at_the_gateway(
+    gateway: WindowedGateway,
+) -> None:
+    """The gateway counts a request when it arrives, somewhere between our start and its
+    answer. Requests that travel at different speeds arrive closer together than they
+    left; the limiter keeps each in the window until ``period`` after its answer."""
+    arrivals = itertools.count()
+
+    async def slow_sometimes(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(0.03 if next(arrivals) % 3 == 0 else 0.0)  # on the way there
+        return gateway.get(request)
+
+    with respx.mock(base_url=BASE) as mock:
+        mock.post("/authorize").mock(side_effect=gateway.authorize)
+        mock.get(url__regex=r".*/message/received/.*").mock(side_effect=slow_sometimes)
+        async with gw.Session(
+            USER, PASSWORD, base_url=BASE, rate_limit=gw.RateLimit(REQUESTS, PERIOD)
+        ) as s:
+            errors = await many_gets(s)
+    assert errors == []
+    assert gateway.served == CALLS
+    assert gateway.refused == 0
 
 
 async def test_a_429_that_still_arrives_is_retried_after_retry_after(
