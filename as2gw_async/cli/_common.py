@@ -43,6 +43,8 @@ class Connection:
     base_url: str
     allow_insecure_http: bool
     rate_limit: RateLimit | None
+    max_retries: int = 3
+    timeout: float | None = None
 
     def __repr__(self) -> str:
         return f"Connection(username={self.username!r}, base_url={self.base_url!r})"
@@ -66,7 +68,10 @@ class Cli:
             "base_url": c.base_url,
             "allow_insecure_http": c.allow_insecure_http,
             "rate_limit": c.rate_limit,
+            "max_retries": c.max_retries,
         }
+        if c.timeout is not None:
+            kwargs["timeout"] = c.timeout
         kwargs.update(overrides)
         return Session(c.username, c.password, **kwargs)
 
@@ -107,6 +112,8 @@ def _resolve_connection(
     allow_insecure_http: bool,
     rate_limit: str | None,
     no_rate_limit: bool,
+    retries: int,
+    http_timeout: float | None,
 ) -> Connection:
     if rate_limit is not None and no_rate_limit:
         raise CliError("--rate-limit and --no-rate-limit exclude each other", ExitCode.USAGE)
@@ -137,6 +144,8 @@ def _resolve_connection(
         base_url=base_url or DEFAULT_BASE_URL,
         allow_insecure_http=allow_insecure_http,
         rate_limit=limit,
+        max_retries=retries,
+        timeout=http_timeout,
     )
 
 
@@ -272,6 +281,37 @@ _CONNECTION_OPTIONS: list[inspect.Parameter] = [
                 metavar="N/S",
                 help="Client-side pace: at most N requests per S seconds (default: 50/10, "
                 "the gateway's limit).",
+                rich_help_panel=CONNECTION_PANEL,
+                show_default=False,
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "retries",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=3,
+        annotation=Annotated[
+            int,
+            typer.Option(
+                "--retries",
+                min=0,
+                help="Retries of a failed idempotent call (connection errors, 429, 5xx); "
+                "a send is never repeated.",
+                rich_help_panel=CONNECTION_PANEL,
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "http_timeout",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Optional[float],  # noqa: UP045
+            typer.Option(
+                "--http-timeout",
+                min=0.1,
+                metavar="SECONDS",
+                help="Timeout of one HTTP call (default: 60, connect 10).",
                 rich_help_panel=CONNECTION_PANEL,
                 show_default=False,
             ),

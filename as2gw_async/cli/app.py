@@ -304,7 +304,12 @@ async def ls(
                     messages.append(m)
             if not out.json_mode:
                 out.print(
-                    messages_table(messages, name, f"{name.value}: {len(messages)} message(s)")
+                    messages_table(
+                        messages,
+                        name,
+                        f"{name.value}: {len(messages)} message(s)",
+                        width=out.out.width,
+                    )
                 )
             return
         with out.status(f"Listing {name.value}..."):
@@ -315,7 +320,7 @@ async def ls(
                 out.json(m)
             out.note(f"[dim]{_page_caption(page, limit, len(records), result.total_records)}")
             return
-        table = messages_table(records, name, f"{name.value}")
+        table = messages_table(records, name, name.value, width=out.out.width)
         table.caption = _page_caption(page, limit, len(records), result.total_records)
         out.print(table)
 

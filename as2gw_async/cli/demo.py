@@ -218,11 +218,10 @@ class _Demo:
             (PARTNER, "Order 4711", multi),
             (FLAKY_PARTNER, "Invoice for a partner that is down", [single]),
         ]
-        receipts: list[tuple[str, SendReceipt]] = []
+        receipts: list[tuple[str, SendReceipt, int]] = []
         for partner, subject, files in sends:
             receipt = await s.send(STATION, partner, *files, subject=subject)
-            receipts.append((partner, receipt))
-            self.report.sent_files += len(files)
+            receipts.append((partner, receipt, len(files)))
             kind = "1 file, raw endpoint" if len(files) == 1 else f"{len(files)} files, multipart"
             self.say(
                 f"[green]✓[/] Queued [cyan]{escape(receipt.as2_message_id)}[/] for "
@@ -230,7 +229,7 @@ class _Demo:
             )
         with self.out.count_progress("Waiting for delivery", len(receipts)) as bar:
 
-            async def wait(partner: str, receipt: SendReceipt) -> None:
+            async def wait(partner: str, receipt: SendReceipt, nfiles: int) -> None:
                 mid = receipt.as2_message_id
                 try:
                     message = await s.wait_for_delivery(mid, timeout=20, poll_interval=0.25)
@@ -239,6 +238,7 @@ class _Demo:
                     self.say(f"[yellow]✗[/] {partner}: {escape(exc.message)} (as expected)")
                 else:
                     self.report.delivered.append(message)
+                    self.report.sent_files += nfiles
                     self.say(
                         f"[green]✓[/] Delivered [cyan]{escape(mid)}[/] to {partner} "
                         f"(MDN {escape(str(message.mdn_status))})"
@@ -246,14 +246,14 @@ class _Demo:
                 bar.advance()
 
             async with anyio.create_task_group() as tg:
-                for partner, receipt in receipts:
-                    tg.start_soon(wait, partner, receipt)
+                for partner, receipt, nfiles in receipts:
+                    tg.start_soon(wait, partner, receipt, nfiles)
 
     async def _list(self, s: Session) -> None:
         self.step("List the inbox")
         page = await s.received.list(unread_only=True, page_length=8)
         self.report.inbox_total = page.total_records
-        table = messages_table(page.records, Folder.RECEIVED, None)
+        table = messages_table(page.records, Folder.RECEIVED, None, width=self.out.out.width)
         table.caption = f"The newest {len(page.records)} of {page.total_records} unread messages"
         self.say(table)
 

@@ -249,7 +249,9 @@ class CountProgress:
         self.count += 1
         self.bytes += nbytes
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=1, size=format_size(self.bytes))
+            self._progress.update(
+                self._task, advance=1, size=format_size(self.bytes) if self.bytes else ""
+            )
 
     def set_total(self, total: int | None) -> None:
         if self._progress is not None and self._task is not None:
@@ -281,30 +283,52 @@ def _status_text(message: AS2Message, folder: Folder) -> str:
     return ", ".join(parts) or "-"
 
 
-def messages_table(messages: Sequence[AS2Message], folder: Folder, title: str | None) -> Table:
-    """A table of messages for a person."""
+def messages_table(
+    messages: Sequence[AS2Message], folder: Folder, title: str | None, *, width: int = 200
+) -> Table:
+    """A table of messages for a person, with as many columns as fit in ``width``.
+
+    The id and the time always show; then, as room allows: partner, size, files, subject,
+    station, status.
+    """
+    columns: list[tuple[str, dict[str, Any], Callable[[AS2Message], str]]] = [
+        ("Time", {"no_wrap": True}, format_time),
+        ("AS2 message ID", {"overflow": "fold", "style": "cyan"}, lambda m: m.as2_message_id),
+        ("Station", {"overflow": "fold"}, lambda m: m.sender_id or "-"),
+        ("Partner", {"overflow": "fold"}, lambda m: m.receiver_id or "-"),
+        ("Subject", {"overflow": "fold"}, lambda m: m.subject or ""),
+        ("Files", {"justify": "right"}, lambda m: str(len(m.attachments))),
+        (
+            "Size",
+            {"justify": "right", "no_wrap": True},
+            lambda m: format_size(sum(a.size or 0 for a in m.attachments)),
+        ),
+        ("Status", {"overflow": "fold"}, lambda m: _status_text(m, folder)),
+    ]
+    if folder is Folder.QUEUED:  # the queue's records carry no attachments
+        columns = [c for c in columns if c[0] not in ("Files", "Size")]
+    priority = ["AS2 message ID", "Time", "Partner", "Size", "Files", "Subject", "Station"]
+    priority += ["Status"]
+
+    def needed(column: tuple[str, dict[str, Any], Callable[[AS2Message], str]]) -> int:
+        header, _, cell = column
+        return max([len(header)] + [len(cell(m)) for m in messages]) + 3
+
+    chosen: set[str] = set()
+    used = 1
+    for name in priority:
+        column = next((c for c in columns if c[0] == name), None)
+        if column is None:
+            continue
+        if name in ("AS2 message ID", "Time") or used + needed(column) <= width:
+            chosen.add(name)
+            used += needed(column)
+    shown = [c for c in columns if c[0] in chosen]
     table = Table(title=title, title_justify="left", header_style="bold", expand=False)
-    table.add_column("Time", no_wrap=True)
-    table.add_column("AS2 message ID", no_wrap=True, style="cyan")
-    table.add_column("Station", overflow="fold")
-    table.add_column("Partner", overflow="fold")
-    table.add_column("Subject", overflow="fold")
-    if folder is not Folder.QUEUED:
-        table.add_column("Files", justify="right")
-        table.add_column("Size", justify="right", no_wrap=True)
-    table.add_column("Status", overflow="fold")
+    for header, options, _ in shown:
+        table.add_column(header, **options)
     for m in messages:
-        row = [
-            format_time(m),
-            escape(m.as2_message_id),
-            escape(m.sender_id or "-"),
-            escape(m.receiver_id or "-"),
-            escape(m.subject or ""),
-        ]
-        if folder is not Folder.QUEUED:
-            row += [str(len(m.attachments)), format_size(sum(a.size or 0 for a in m.attachments))]
-        row.append(escape(_status_text(m, folder)))
-        table.add_row(*row)
+        table.add_row(*(escape(cell(m)) for _, _, cell in shown))
     return table
 
 
