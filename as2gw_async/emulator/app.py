@@ -266,6 +266,8 @@ class _EmulatorApp:
         if not segments or segments[0] != "v1":
             return self._count(None, _error(404, "Not found"))
         match = self._match(request.method, segments[1:])
+        if isinstance(match, str):
+            await _drain(request)
         if match == "404":
             return self._count(None, _error(404, "Not found"))
         if match == "405":
@@ -285,6 +287,8 @@ class _EmulatorApp:
         if kind is not None and not (kind == "expire_token" and route == "authorize"):
             with gw._lock:
                 gw.stats.faults[kind] += 1
+        if kind in ("429", "500", "502", "503"):
+            await _drain(request)  # answer after the upload, not into a broken pipe
         if kind == "429" and plan is not None:
             retry_after = format_retry_after(plan.retry_after, integer=False)
             return self._count(
