@@ -8,6 +8,10 @@ example is added without a test.
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +20,7 @@ import anyio
 import pytest
 
 import as2gw_async as gw
-from as2gw_async.emulator import EmulatorServer, Gateway
+from as2gw_async.emulator import EmulatorServer, FaultPlan, Gateway
 from as2gw_async.files import safe_message_dirname
 
 from .conftest import EXAMPLES
@@ -228,6 +232,195 @@ async def test_batch_download(
     for message_id in ids:
         assert as2gw_gateway.is_read(message_id)
         assert_on_disk(as2gw_gateway, tmp_path / safe_message_dirname(message_id), message_id)
+
+
+# -- errors and retries ------------------------------------------------------------------
+
+
+@covers("errors_handling")
+async def test_errors_handling(
+    load_example: Load, session: gw.Session, as2gw_gateway: Gateway
+) -> None:
+    example = load_example("errors_handling")
+    message_id = as2gw_gateway.deliver(subject="Hello")
+    assert await example.main(session, message_id) == "found: Hello"
+    missing = await example.main(session, "<no-such-id@as2gateway.com>")
+    assert missing.startswith("missing (404): ")
+    # Four 503s in a row outlast the default three retries.
+    as2gw_gateway.faults = FaultPlan(rate=0.0).script("503", "503", "503", "503", route="get")
+    assert (await example.main(session, message_id)).startswith("try later: 503")
+
+
+@covers("errors_retries")
+async def test_errors_retries(
+    load_example: Load, as2gw_emulator: EmulatorServer, as2gw_gateway: Gateway
+) -> None:
+    as2gw_gateway.faults = FaultPlan(rate=0.0, retry_after=0.1).script(
+        "503", "429", "reset", route="list"
+    )
+    server = as2gw_emulator
+    stats = await load_example("errors_retries").main(
+        server.base_url, server.username, server.password
+    )
+    assert stats.retries == 3
+    assert stats.rate_limited == 1
+    assert stats.authorizations == 1
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+@covers("config_session")
+async def test_config_session(load_example: Load, as2gw_emulator: EmulatorServer) -> None:
+    server = as2gw_emulator
+    s = await load_example("config_session").main(server.base_url, server.username, server.password)
+    assert s.retry_policy.max_retries == 5
+    assert s.token_expires_at is not None
+
+
+@covers("config_http_client")
+async def test_config_http_client(
+    load_example: Load, as2gw_emulator: EmulatorServer, as2gw_gateway: Gateway
+) -> None:
+    server = as2gw_emulator
+    statuses = await load_example("config_http_client").main(
+        server.base_url, server.username, server.password
+    )
+    assert statuses == [200, 200]  # authorize, list
+
+
+@covers("config_logging")
+async def test_config_logging(
+    load_example: Load, session: gw.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    example = load_example("config_logging")
+    logger = logging.getLogger("as2gw_async")
+    level = logger.level
+    try:
+        example.setup_logging()
+        with caplog.at_level(logging.DEBUG, logger="as2gw_async"):
+            await example.main(session)
+    finally:
+        logger.setLevel(level)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("/authorize -> 200" in line for line in lines)
+    assert any("/message/received" in line and "-> 200" in line for line in lines)
+    token = session._tokens.token
+    assert token is not None
+    for line in lines:  # what the security page promises
+        assert session._password not in line
+        assert token.value not in line
+
+
+@covers("config_tls")
+@pytest.mark.as2gw_emulator(https=True)
+async def test_config_tls(load_example: Load, as2gw_emulator: EmulatorServer) -> None:
+    server = as2gw_emulator
+    assert server.ca_pem_path is not None
+    base_url = await load_example("config_tls").main(
+        server.base_url, server.username, server.password, server.ca_pem_path
+    )
+    assert base_url.startswith("https://")
+
+
+# -- security ----------------------------------------------------------------------------
+
+
+@covers("security_https")
+@pytest.mark.as2gw_emulator(https=True)
+async def test_security_https(load_example: Load, as2gw_emulator: EmulatorServer) -> None:
+    server = as2gw_emulator
+    assert server.http_url.startswith("http://")
+    base_url = await load_example("security_https").main(
+        server.http_url, server.username, server.password, verify=server.ssl_context()
+    )
+    assert base_url == server.https_url
+
+
+async def test_plain_http_to_a_remote_host_is_refused() -> None:
+    """The claim in security_https.py's first comment."""
+    with pytest.raises(gw.InsecureTransportError):
+        gw.Session("user", "secret", base_url="http://api.as2gateway.com/v1")
+
+
+@covers("security_names")
+def test_security_names(load_example: Load) -> None:
+    safe = load_example("security_names").main()
+    for result in safe.values():
+        assert result
+        assert "/" not in result
+        assert "\\" not in result
+        assert "\x00" not in result
+        assert "\u202e" not in result
+        assert result not in {".", ".."}
+        assert not result.upper().startswith("CON.")
+
+
+@covers("security_secrets")
+async def test_security_secrets(load_example: Load, as2gw_emulator: EmulatorServer) -> None:
+    server = as2gw_emulator
+    shown = await load_example("security_secrets").main(
+        server.base_url, server.username, server.password
+    )
+    assert len(shown) == 2
+    for text in shown:
+        assert server.password not in text
+    assert shown[1].startswith("401: ")
+
+
+# -- README and the user's own tests -------------------------------------------------------
+
+
+@covers("readme")
+async def test_readme(
+    load_example: Load,
+    as2gw_emulator: EmulatorServer,
+    as2gw_gateway: Gateway,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = as2gw_gateway.seed(2)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AS2GW_USERNAME", as2gw_emulator.username)
+    monkeypatch.setenv("AS2GW_PASSWORD", as2gw_emulator.password)
+    monkeypatch.setenv("AS2GW_BASE_URL", as2gw_emulator.base_url)
+    (tmp_path / "invoice.xml").write_bytes(b"<invoice/>")
+    await load_example("readme").main()
+    for message_id in ids:
+        assert_on_disk(
+            as2gw_gateway, tmp_path / "inbox" / safe_message_dirname(message_id), message_id
+        )
+    [sent] = as2gw_gateway.messages("sent")
+    assert sent.subject == "Invoice 1001"
+
+
+@covers("test_with_emulator")
+def test_with_emulator_runs_in_a_users_project(tmp_path: Path) -> None:
+    """Run the example test file with pytest as a user's project would: no config of ours."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(EXAMPLES / "test_with_emulator.py"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "pytest.ini"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # anyio runs each test on every backend installed: asyncio, and trio when present.
+    assert re.search(r"\b([2468]) passed", result.stdout), result.stdout
+    assert "failed" not in result.stdout
 
 
 # -- every example has a test --------------------------------------------------------------
