@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from typing import Any
 
 __all__ = ["add_secret", "configure_logging", "redact"]
 
@@ -39,9 +40,26 @@ def redact(text: str) -> str:
     return _PASSWORD_FIELD.sub(lambda m: m.group(1) + _REDACTED, text)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (a progress bar or a test runner swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 class _RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        copy = logging.makeLogRecord(record.__dict__)  # other handlers see the original
+        copy.levelname = copy.levelname.lower()
+        return redact(super().format(copy))
 
 
 def configure_logging(*, verbose: bool, quiet: bool) -> None:
@@ -51,7 +69,7 @@ def configure_logging(*, verbose: bool, quiet: bool) -> None:
     for handler in list(logger.handlers):
         if handler.get_name() == _HANDLER_NAME:
             logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.set_name(_HANDLER_NAME)
     if verbose:
         fmt = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -62,7 +80,6 @@ def configure_logging(*, verbose: bool, quiet: bool) -> None:
     handler.setLevel(level)
     logger.addHandler(handler)
     logger.setLevel(level)
-    logger.propagate = False
     for name in ("httpx", "httpcore"):
         # httpx logs each request at INFO; the session's own debug lines say more.
         logging.getLogger(name).setLevel(logging.WARNING)

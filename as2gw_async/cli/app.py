@@ -607,7 +607,7 @@ async def sync(
             include_mdn=include_mdn,
         )
         label = "Following the inbox" if follow else "Syncing the inbox"
-        with out.count_progress(f"{label} into {directory}", total) as bar:
+        with out.count_progress(label, total) as bar:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_until_signal, tg.cancel_scope, fired)
                 async with consumer:

@@ -150,6 +150,10 @@ class Output:
 
     # -- progress bars (stderr) ----------------------------------------------------------
 
+    # While a bar is live, rich routes prints through it so that they land above the bar:
+    # stdout only when it is that same terminal (redirect_stdout=...), since JSON piped
+    # elsewhere must reach the pipe, not the terminal.
+
     @contextmanager
     def bytes_progress(self, description: str, total: int | None = None) -> Iterator[BytesProgress]:
         """A bytes bar fed by the library's ``progress(done, total)`` callbacks."""
@@ -165,6 +169,7 @@ class Output:
             TimeElapsedColumn(),
             console=self.err,
             transient=False,
+            redirect_stdout=_isatty(sys.stdout),
         )
         with progress:
             task = progress.add_task(escape(description), total=total)
@@ -186,6 +191,7 @@ class Output:
             TimeElapsedColumn(),
             console=self.err,
             transient=False,
+            redirect_stdout=_isatty(sys.stdout),
         )
         with progress:
             task = progress.add_task(escape(description), total=total, size="")
