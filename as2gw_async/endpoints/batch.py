@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -25,7 +26,7 @@ import httpx
 from attrs import define, field, frozen
 
 from ..converter import structure
-from ..errors import APIStatusError, IntegrityError
+from ..errors import APIStatusError, IntegrityError, NotFoundError
 from ..files import (
     DEFAULT_MAX_TOTAL_SIZE,
     BatchFolder,
@@ -46,6 +47,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "MAX_IDS_PER_REQUEST",
     "batch_download",
+    "mark_read",
     "parse_truncation_index",
 ]
 
@@ -151,6 +153,57 @@ async def batch_download(
         errors={i: job.errors[i] for i in unique if i in job.errors},
         requests=job.requests,
     )
+
+
+async def mark_read(
+    session: Session, ids: Iterable[str], *, scratch_dir: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Mark received messages read, up to 100 a request; return the ids marked.
+
+    Each request is a batch download with ``markAsRead=true`` whose archive is only checked
+    for ``.error`` entries and thrown away: one call marks 100 messages where
+    ``get(..., mark_as_read=True)`` takes 100, at the price of fetching their attachments
+    once more. That is the right trade under the gateway's 50 requests per 10 s. A message
+    too large to fit in one archive is marked with a GET of its own. Ids the gateway does
+    not know are left out of the result. ``scratch_dir`` holds the archive while it is
+    checked (the system's temporary directory by default).
+    """
+    if isinstance(ids, (str, bytes)):
+        raise TypeError("ids must be an iterable of message ids, not a single string")
+    unique = list(dict.fromkeys(ids))
+    scratch = Path(scratch_dir) if scratch_dir is not None else Path(tempfile.gettempdir())
+    marked: list[str] = []
+    for start in range(0, len(unique), MAX_IDS_PER_REQUEST):
+        pending = unique[start : start + MAX_IDS_PER_REQUEST]
+        while pending:
+            async with fetch_archive(
+                session,
+                "POST",
+                _BATCH_PATH,
+                scratch / "mark-read.zip",
+                params={"markAsRead": "true"},
+                json=pending,
+            ) as archive:
+                truncation = _Job._truncation(archive, pending)
+                layout = await read_batch_layout(archive.path, message_ids=pending)
+            complete = len(pending) if truncation is None else truncation[0]
+            for message_id in pending[:complete]:
+                folder = layout.get(message_id)
+                if folder is None or folder.error is None:
+                    marked.append(message_id)
+            if truncation is None:
+                break
+            if complete == 0:  # the first message alone overflows an archive
+                try:
+                    await session.request(
+                        "GET", _message_path(pending[0]), params={"markAsRead": "true"}
+                    )
+                    marked.append(pending[0])
+                except NotFoundError:
+                    pass
+                complete = 1
+            pending = pending[complete:]
+    return marked
 
 
 @frozen
