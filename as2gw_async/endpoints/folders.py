@@ -17,10 +17,7 @@ import os
 from collections.abc import AsyncIterator, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from ..converter import structure
-from ..errors import NotFoundError
 from ..models import AS2Message, BatchResult, Folder, GenericResponse, Page
 from ..session import quote_id
 from ._paging import DEFAULT_PREFETCH, iterate
@@ -39,6 +36,7 @@ from ._params import (
     with_query,
 )
 from .batch import batch_download
+from .batch import mark_read as batch_mark_read
 from .downloads import AttachmentDownloads
 
 if TYPE_CHECKING:
@@ -57,8 +55,6 @@ __all__ = [
 
 #: ``iter()`` asks for pages of this many messages (the most the gateway gives).
 ITER_PAGE_LENGTH = 100
-#: ``mark_read`` sends at most this many requests at once.
-_MARK_CONCURRENCY = 8
 
 Params = dict[str, "str | int | None"]
 
@@ -316,27 +312,16 @@ class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
         """Make a message marked read show up in ``unread_only`` listings again."""
         return await self._action(as2_message_id, "markUnread")
 
-    async def mark_read(self, ids: Iterable[str]) -> builtins.list[str]:
-        """Mark messages read (a ``get`` with ``markAsRead`` each); return the ids marked.
+    async def mark_read(
+        self, ids: Iterable[str], *, scratch_dir: str | os.PathLike[str] | None = None
+    ) -> builtins.list[str]:
+        """Mark many messages read, up to 100 a request; return the ids marked.
 
-        Ids the gateway does not know are left out of the result; other errors raise.
+        Uses the batch endpoint with ``markAsRead`` (see `batch.mark_read`); ids the gateway
+        does not know are left out of the result. For one message,
+        ``get(id, mark_as_read=True)`` is the plain way.
         """
-        wanted = [check_id("as2_message_id", i) for i in dict.fromkeys(ids)]
-        marked: set[str] = set()
-        limiter = anyio.CapacityLimiter(_MARK_CONCURRENCY)
-
-        async def mark(message_id: str) -> None:
-            async with limiter:
-                try:
-                    await self.get(message_id, mark_as_read=True)
-                except NotFoundError:
-                    return
-                marked.add(message_id)
-
-        async with anyio.create_task_group() as tg:
-            for message_id in wanted:
-                tg.start_soon(mark, message_id)
-        return [i for i in wanted if i in marked]
+        return await batch_mark_read(self._session, ids, scratch_dir=scratch_dir)
 
     async def batch_download(
         self,

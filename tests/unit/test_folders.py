@@ -298,21 +298,18 @@ async def test_actions_on_unknown_ids(router: respx.MockRouter, session: gw.Sess
         await session.received.mark_unread(MID)
 
 
-async def test_mark_read_marks_each_and_reports_the_known_ones(
-    router: respx.MockRouter, session: gw.Session
+async def test_mark_read_goes_through_the_batch_endpoint(
+    session: gw.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
-        assert request.url.params["markAsRead"] == "true"
-        mid = request.url.path.rsplit("/", 1)[-1]
-        if mid == "gone":
-            return httpx.Response(404, json={"message": "no such message"})
-        return httpx.Response(200, json=message(mid))
+    calls: list[tuple[Any, list[str], Any]] = []
 
-    route = router.get(url__regex=r".*/message/received/.*").mock(side_effect=answer)
-    ids = [f"id-{i}" for i in range(20)] + ["gone", "id-3"]
-    marked = await session.received.mark_read(ids)
-    assert marked == [f"id-{i}" for i in range(20)]
-    assert route.call_count == 21  # the repeated id once
+    async def fake(s: gw.Session, ids: Any, *, scratch_dir: Any = None) -> list[str]:
+        calls.append((s, list(ids), scratch_dir))
+        return ["a"]
+
+    monkeypatch.setattr("as2gw_async.endpoints.folders.batch_mark_read", fake)
+    assert await session.received.mark_read(["a", "b"], scratch_dir="/tmp/x") == ["a"]
+    assert calls == [(session, ["a", "b"], "/tmp/x")]
 
 
 def test_resources_hang_off_the_session(session: gw.Session) -> None:
