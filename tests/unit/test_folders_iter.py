@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,6 +20,8 @@ import respx
 
 import as2gw_async as gw
 from as2gw_async.endpoints import _paging
+
+from .conftest import BASE, FAR_EXPIRY_MS, PASSWORD, TOKEN, USER
 
 
 @dataclass
@@ -315,3 +318,34 @@ async def test_a_listing_that_outruns_the_reader_gives_up_clearly(
     with pytest.raises(gw.AS2GatewayError, match="kept changing"):
         await collect(session.received.iter(page_length=10, prefetch=0))
     assert fake.route.call_count < 10
+
+
+def test_iter_and_send_run_on_trio(tmp_path: Path) -> None:
+    """Prefetching, spooling and reading files from disk use anyio only."""
+    pytest.importorskip("trio")
+    (tmp_path / "a.txt").write_bytes(b"from disk")
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield b"streamed"
+
+    async def main() -> list[str]:
+        with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+            mock.post("/authorize").respond(200, json={"token": TOKEN, "expiry": FAR_EXPIRY_MS})
+            FakeFolder(mock, count=25)
+            send = mock.post("/message/S/P").respond(
+                202, json={"message": "ok"}, headers={"Link": "https://h/v1/message/sent/<1@x>"}
+            )
+            async with gw.Session(
+                USER, PASSWORD, base_url=BASE, rate_limit=gw.RateLimit(50, 1.0)
+            ) as s:
+                ids = [m.as2_message_id async for m in s.received.iter(page_length=5, prefetch=2)]
+                receipt = await s.send(
+                    "S", "P", tmp_path / "a.txt", gw.Upload(stream(), name="b.txt")
+                )
+            assert receipt.as2_message_id == "<1@x>"
+            assert b"from disk" in send.calls.last.request.content
+            assert b"streamed" in send.calls.last.request.content
+            return ids
+
+    ids = anyio.run(main, backend="trio")
+    assert len(ids) == len(set(ids)) == 25
