@@ -11,6 +11,7 @@ look after a few seconds, then less and less often.
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import os
 import secrets
@@ -54,7 +55,7 @@ __all__ = [
 
 #: At most this many files a message (spec 4.1.2).
 MAX_FILES = 10
-#: At most this many bytes a file (spec 4.1.1: "up to 10 MB").
+#: At most this many bytes a file (spec 4.1.1: "up to 10 MB", read as 10 MiB).
 MAX_FILE_SIZE = 10 * 1024 * 1024
 #: At most this many bytes of files a message (spec 4.1.2: "a total size of 10 MB").
 MAX_TOTAL_SIZE = 10 * 1024 * 1024
@@ -85,7 +86,6 @@ class _Part:
 class _Pending:
     """A file whose size is known only once an async iterable is spooled to disk."""
 
-    index: int
     name: str
     content_type: str
     source: AsyncIterable[bytes]
@@ -121,9 +121,9 @@ def _inspect_file(path: str) -> int:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise FileNotFoundError(2, "no such file to send", path) from None
+        raise FileNotFoundError(errno.ENOENT, "no such file to send", path) from None
     if stat.S_ISDIR(info.st_mode):
-        raise IsADirectoryError(21, "a directory cannot be sent; pass its files", path)
+        raise IsADirectoryError(errno.EISDIR, "a directory cannot be sent; pass its files", path)
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"{path!r} is not a regular file and cannot be sent")
     with open(path, "rb"):  # a permission problem shows now, not halfway through a send
@@ -276,7 +276,7 @@ async def _prepare(files: Sequence[SendFile], spooled: list[str]) -> list[_Part]
                 data = bytes(content)
                 parts.append(_Part(name, ctype, len(data), partial(_bytes_chunks, data)))
             elif isinstance(content, AsyncIterable):
-                parts.append(_Pending(index, name, ctype, content))
+                parts.append(_Pending(name, ctype, content))
             else:
                 raise TypeError(
                     f"Upload #{index + 1} content must be bytes, a path or an async iterable "
