@@ -31,7 +31,7 @@ async def main(s: gw.Session, workdir: Path) -> list[gw.Delivered]:
     page = await s.received.list(unread_only=True, page_length=10)
     print(f"{page.total_records} unread message(s)")
     for m in page.records:
-        print(" ", m.as2_message_id, m.subject, [a.name for a in m.attachments])
+        print(" ", m.as2_message_id, m.subject or "(no subject)", [a.name for a in m.attachments])
 
     # 4. Sync the inbox to disk: every unread message once, then marked read.
     delivered = []
