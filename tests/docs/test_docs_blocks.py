@@ -117,3 +117,13 @@ def test_the_checker_sees_what_it_should() -> None:
     assert [lineno for lineno, _, _ in blocks] == [1, 5, 10, 14]
     assert _NOT_TESTED.match(blocks[2][2])
     assert not _NOT_TESTED.match(blocks[3][2])
+
+
+def test_readme_example_is_the_tested_one() -> None:
+    """README.md cannot include files, so its example must equal examples/readme.py."""
+    readme = ROOT / "README.md"
+    blocks = [body for _, body, _ in python_blocks(readme.read_text(encoding="utf-8"))]
+    if not blocks:
+        pytest.skip("README.md has no python example yet")
+    expected = (EXAMPLES / "readme.py").read_text(encoding="utf-8").strip()
+    assert "\n".join(blocks[0]).strip() == expected, "copy examples/readme.py into README.md"
