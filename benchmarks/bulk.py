@@ -1,0 +1,444 @@
+"""Scenario ``bulk``: thousands of small attachments, as fast as the client can fetch them.
+
+What it measures: files per second, client CPU seconds and peak RSS of downloading the one
+32 KiB attachment of each of 2,000 received messages (200 with ``--quick``), the server's
+rate limit off, at concurrency 16 and 64: as2gw_async one file at a time under a semaphore
+(``download_attachment``) and all at once (``batch_download``: 100 messages a request, a
+zip each), against raw httpx (``asyncio.gather`` + semaphore), raw aiohttp (the same), and
+a plain synchronous ``requests`` loop (what a typical script does).
+
+Why it is fair: one emulator process serves the same 2,000 messages to every variant, each
+in its own fresh process; each variant authorizes inside its timing, uses the same
+concurrency and the same connection pool size (``max_connections`` = ``max_keepalive`` =
+concurrency), streams each body to a file in its library's chunks and the figures only count
+if every file has the expected size. The client-side rate limiter of as2gw_async is off, as
+the server's is. as2gw_async also writes each file atomically (temporary file, fsync,
+rename) and names it from ``Content-Disposition``; the baselines write ``<n>.bin`` directly.
+``batch_download`` is as2gw_async's own way to do this job (it needs 1/100th of the
+requests); it runs ``concurrency`` batch requests at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ._harness import (
+    Case,
+    Config,
+    Emulator,
+    Scenario,
+    VariantRuns,
+    available,
+    fmt,
+    ratio,
+    run_cases,
+    worker_case,
+)
+from ._worker import Meter
+
+MODULE = "benchmarks.bulk"
+CHUNK = 64 * 1024
+SIZE = 32 * 1024
+
+
+# --------------------------------------------------------------------------- variants
+
+
+def _ids(params: dict[str, Any]) -> list[str]:
+    ids: list[str] = json.loads(Path(params["ids_path"]).read_text())
+    return ids
+
+
+def _check_dir(dest: str, n: int) -> dict[str, Any]:
+    """Count the files written under ``dest`` and their bytes (outside the timing)."""
+    files = 0
+    total = 0
+    for root, _dirs, names in os.walk(dest):
+        for name in names:
+            if name.endswith(".part"):
+                continue
+            files += 1
+            total += os.path.getsize(os.path.join(root, name))
+    if files != n or total != n * SIZE:
+        raise AssertionError(f"{files} files of {total} bytes, expected {n} of {n * SIZE}")
+    return {"files": files, "bytes": total}
+
+
+def variant_as2gw(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """as2gw_async: ``download_attachment`` per message, ``concurrency`` at a time."""
+    import asyncio
+
+    import as2gw_async as gw
+
+    from ._transports import close_http_client, session_kwargs
+
+    ids = _ids(params)
+
+    async def main() -> dict[str, Any]:
+        s = gw.Session(
+            params["username"],
+            params["password"],
+            base_url=params["base_url"],
+            rate_limit=None,
+            **session_kwargs(params),
+        )
+        sem = asyncio.Semaphore(params["concurrency"])
+
+        async def one(mid: str) -> None:
+            async with sem:
+                await s.received.download_attachment(mid, params["dest"])
+
+        meter.start()
+        async with s:
+            await asyncio.gather(*(one(mid) for mid in ids))
+        await close_http_client(s)
+        meter.stop()
+        return {"client_requests": s.stats.requests}
+
+    out = asyncio.run(main())
+    return {**out, **_check_dir(params["dest"], len(ids))}
+
+
+def variant_as2gw_aiohttp(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """as2gw_async per file, over the httpx-aiohttp transport."""
+    return variant_as2gw({**params, "transport": "aiohttp"}, meter)
+
+
+def variant_as2gw_batch(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """as2gw_async: one ``batch_download`` call for every id."""
+    import asyncio
+    import inspect
+
+    import as2gw_async as gw
+
+    from ._transports import close_http_client, session_kwargs
+
+    ids = _ids(params)
+
+    async def main() -> dict[str, Any]:
+        s = gw.Session(
+            params["username"],
+            params["password"],
+            base_url=params["base_url"],
+            rate_limit=None,
+            **session_kwargs(params),
+        )
+        kwargs: dict[str, Any] = {}
+        if "concurrency" in inspect.signature(s.received.batch_download).parameters:
+            kwargs["concurrency"] = params["concurrency"]
+        meter.start()
+        async with s:
+            result = await s.received.batch_download(ids, params["dest"], **kwargs)
+        await close_http_client(s)
+        meter.stop()
+        if result.errors:
+            raise AssertionError(
+                f"{len(result.errors)} errors, e.g. {next(iter(result.errors.items()))}"
+            )
+        return {"client_requests": s.stats.requests, "batch_requests": result.requests}
+
+    out = asyncio.run(main())
+    return {**out, **_check_dir(params["dest"], len(ids))}
+
+
+def variant_as2gw_batch_aiohttp(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """as2gw_async ``batch_download`` over the httpx-aiohttp transport."""
+    return variant_as2gw_batch({**params, "transport": "aiohttp"}, meter)
+
+
+def variant_httpx(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """Raw httpx: ``asyncio.gather`` + semaphore, ``client.stream`` and write each chunk."""
+    import asyncio
+    from urllib.parse import quote
+
+    import httpx
+
+    ids = _ids(params)
+    conc = params["concurrency"]
+    base = params["base_url"]
+    dest = Path(params["dest"])
+
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+        client = httpx.AsyncClient(timeout=60, limits=limits)
+        sem = asyncio.Semaphore(conc)
+        meter.start()
+        async with client:
+            auth = await client.post(
+                f"{base}/authorize",
+                json={"username": params["username"], "password": params["password"]},
+            )
+            auth.raise_for_status()
+            headers = {"Authorization": auth.json()["token"]}
+
+            async def one(n: int, mid: str) -> None:
+                url = f"{base}/message/received/{quote(mid, safe='')}/attachments"
+                async with sem, client.stream("GET", url, headers=headers) as r:
+                    r.raise_for_status()
+                    with open(dest / f"{n}.bin", "wb") as f:
+                        async for chunk in r.aiter_bytes():
+                            f.write(chunk)
+
+            await asyncio.gather(*(one(n, mid) for n, mid in enumerate(ids)))
+        meter.stop()
+
+    asyncio.run(main())
+    return _check_dir(params["dest"], len(ids))
+
+
+def variant_aiohttp(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """Raw aiohttp: ``asyncio.gather`` + semaphore, ``iter_chunked(64 KiB)`` and write."""
+    import asyncio
+    from urllib.parse import quote
+
+    import aiohttp
+    import yarl
+
+    ids = _ids(params)
+    conc = params["concurrency"]
+    base = params["base_url"]
+    dest = Path(params["dest"])
+
+    async def main() -> None:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc))
+        sem = asyncio.Semaphore(conc)
+        meter.start()
+        async with session:
+            async with session.post(
+                f"{base}/authorize",
+                json={"username": params["username"], "password": params["password"]},
+            ) as auth:
+                auth.raise_for_status()
+                headers = {"Authorization": (await auth.json())["token"]}
+
+            async def one(n: int, mid: str) -> None:
+                url = yarl.URL(
+                    f"{base}/message/received/{quote(mid, safe='')}/attachments", encoded=True
+                )
+                async with sem, session.get(url, headers=headers) as r:
+                    r.raise_for_status()
+                    with open(dest / f"{n}.bin", "wb") as f:
+                        async for chunk in r.content.iter_chunked(CHUNK):
+                            f.write(chunk)
+
+            await asyncio.gather(*(one(n, mid) for n, mid in enumerate(ids)))
+        meter.stop()
+
+    asyncio.run(main())
+    return _check_dir(params["dest"], len(ids))
+
+
+def variant_requests(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """A plain synchronous ``requests`` loop: one download after the other."""
+    from urllib.parse import quote
+
+    import requests
+
+    ids = _ids(params)
+    base = params["base_url"]
+    dest = Path(params["dest"])
+    session = requests.Session()
+    meter.start()
+    with session:
+        auth = session.post(
+            f"{base}/authorize",
+            json={"username": params["username"], "password": params["password"]},
+            timeout=60,
+        )
+        auth.raise_for_status()
+        headers = {"Authorization": auth.json()["token"]}
+        for n, mid in enumerate(ids):
+            url = f"{base}/message/received/{quote(mid, safe='')}/attachments"
+            with session.get(url, headers=headers, stream=True, timeout=60) as r:
+                r.raise_for_status()
+                with open(dest / f"{n}.bin", "wb") as f:
+                    for chunk in r.iter_content(CHUNK):
+                        f.write(chunk)
+    meter.stop()
+    return _check_dir(params["dest"], len(ids))
+
+
+# --------------------------------------------------------------------------- scenario
+
+KEYS = ["wall", "cpu", "peak_rss_mb", "files_per_s", "server_cpu", "server_requests"]
+PER_CONCURRENCY = [
+    ("as2gw", "as2gw_async download_attachment"),
+    ("as2gw_batch", "as2gw_async batch_download"),
+    ("httpx", "raw httpx"),
+    ("aiohttp", "raw aiohttp"),
+    ("as2gw_aiohttp", "as2gw_async download_attachment [aiohttp transport]"),
+    ("as2gw_batch_aiohttp", "as2gw_async batch_download [aiohttp transport]"),
+]
+
+
+def run(cfg: Config) -> Scenario:
+    from ._transports import aiohttp_transport_available
+
+    n = 200 if cfg.quick else 2000
+    concurrencies = [16, 64]
+    reps = cfg.reps
+    sc = Scenario(
+        "bulk",
+        "bulk: many small attachments",
+        __doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else "",
+        params={
+            "messages": n,
+            "attachment_bytes": SIZE,
+            "concurrency": concurrencies,
+            "repetitions": reps,
+        },
+    )
+    variants = [
+        v for v in PER_CONCURRENCY if "aiohttp]" not in v[1] or aiohttp_transport_available()
+    ]
+    with Emulator(cfg.scratch / "as2gw-bench-emulator") as emu:
+        username, password = emu.credentials()
+        ids = emu.seed(n, attachments=(1, 1), size=(SIZE, SIZE), seed=8)
+        ids_path = cfg.scratch / f"as2gw-bench-bulk-ids-{emu.port}.json"
+        ids_path.write_text(json.dumps(ids))
+        common = {
+            "base_url": emu.base_url,
+            "username": username,
+            "password": password,
+            "ids_path": str(ids_path),
+        }
+        try:
+            cases: list[Case] = [
+                worker_case(
+                    "requests",
+                    "requests loop (sequential)",
+                    MODULE,
+                    "requests",
+                    {**common, "concurrency": 1},
+                )
+            ]
+            for conc in concurrencies:
+                for key, label in variants:
+                    cases.append(
+                        worker_case(
+                            f"{key}@{conc}",
+                            f"{label} @{conc}",
+                            MODULE,
+                            key,
+                            {**common, "concurrency": conc},
+                        )
+                    )
+            # warm-up (not recorded): first connections, first code paths on both sides
+            warm = {**common, "concurrency": 16}
+            run_cases(
+                cfg,
+                emu,
+                [worker_case("warm", "warm-up", MODULE, "httpx", warm)],
+                1,
+                tag="bulk-warmup",
+            )
+            runs = run_cases(cfg, emu, cases, reps, tag="bulk")
+        finally:
+            ids_path.unlink(missing_ok=True)
+    for vr in runs.values():
+        for r in vr.runs:
+            if "unavailable" not in r:
+                r["files_per_s"] = n / r["wall"]
+                r["server_requests"] = r["server"]["requests"]
+    sc.variants = {k: v.as_json(KEYS) for k, v in runs.items()}
+    _tables(sc, runs, concurrencies, n)
+    return sc
+
+
+def _tables(sc: Scenario, runs: dict[str, VariantRuns], concs: list[int], n: int) -> None:
+    req = runs["requests"]
+    for conc in concs:
+        keys = [k for k, _ in PER_CONCURRENCY if available(runs.get(f"{k}@{conc}"))]
+        cols = [
+            "figure",
+            *[runs[f"{k}@{conc}"].label.rsplit(" @", 1)[0] for k in keys],
+            "requests loop",
+            "per-file / raw httpx",
+        ]
+
+        def row(
+            name: str,
+            key: str,
+            unit: str,
+            digits: int = 2,
+            conc: int = conc,
+            keys: list[str] = keys,
+        ) -> list[str]:
+            vals = [runs[f"{k}@{conc}"].median(key) for k in keys]
+            a = runs[f"as2gw@{conc}"].median(key) if "as2gw" in keys else float("nan")
+            h = runs[f"httpx@{conc}"].median(key)
+            return [
+                name,
+                *[fmt(v, digits, unit) for v in vals],
+                fmt(req.median(key), digits, unit),
+                fmt(ratio(a, h), 2, "x"),
+            ]
+
+        sc.table(
+            f"concurrency {conc}, {n} messages (median of {len(runs[f'httpx@{conc}'].runs)})",
+            cols,
+            [
+                row("files/s", "files_per_s", "", 0),
+                row("wall time", "wall", "s", 3),
+                row("client CPU", "cpu", "s", 3),
+                row("peak RSS", "peak_rss_mb", "MiB", 1),
+                row("HTTP requests (server)", "server_requests", "", 0),
+                row("server CPU", "server_cpu", "s", 2),
+            ],
+        )
+
+    for conc in concs:
+        per, h = runs.get(f"as2gw@{conc}"), runs[f"httpx@{conc}"]
+        if available(per):
+            assert per is not None
+            r = ratio(per.median("files_per_s"), h.median("files_per_s"))
+            sc.target(
+                f"per-file path >= 0.9x raw httpx files/s @{conc}",
+                ">= 0.9x",
+                f"{fmt(r, 2, 'x')} ({fmt(per.median('files_per_s'), 0)} vs "
+                f"{fmt(h.median('files_per_s'), 0)} files/s)",
+                r >= 0.9,
+            )
+        else:
+            sc.target(
+                f"per-file path >= 0.9x raw httpx files/s @{conc}",
+                ">= 0.9x",
+                "n/a (not landed)",
+                None,
+            )
+        batch = runs.get(f"as2gw_batch@{conc}")
+        if available(batch):
+            assert batch is not None
+            others = {
+                k: v.median("files_per_s")
+                for k, v in runs.items()
+                if not k.startswith("as2gw_batch")
+                and available(v)
+                and (k.endswith(f"@{conc}") or k == "requests")
+            }
+            best_key = max(others, key=lambda k: others[k])
+            b = batch.median("files_per_s")
+            sc.target(
+                f"batch_download the fastest of all @{conc}",
+                "fastest",
+                f"{fmt(b, 0)} files/s; next best {runs[best_key].label}: "
+                f"{fmt(others[best_key], 0)} ({fmt(ratio(b, others[best_key]), 2, 'x')})",
+                b >= others[best_key],
+            )
+        else:
+            sc.target(
+                f"batch_download the fastest of all @{conc}", "fastest", "n/a (not landed)", None
+            )
+        if available(per):
+            assert per is not None
+            r = ratio(per.median("files_per_s"), req.median("files_per_s"))
+            sc.target(
+                f"per-file path >= 3x the requests loop @{conc}",
+                ">= 3x",
+                f"{fmt(r, 2, 'x')} ({fmt(per.median('files_per_s'), 0)} vs "
+                f"{fmt(req.median('files_per_s'), 0)} files/s)",
+                r >= 3,
+            )
