@@ -29,8 +29,6 @@ _SECTION = "# --8<-- [start:{}]"
 #: Pages owned by other parts of the project whose Python blocks are not yet either included
 #: from examples/ or marked <!-- not-tested: ... -->. Remove a page once it complies.
 PENDING: dict[str, str] = {
-    "sending.md": "illustrative fragments; include examples/send_*.py or mark them",
-    "inbox.md": "illustrative fragments; include examples/inbox_iterate.py or mark them",
     "downloads.md": "illustrative fragments; include examples/download_files.py, "
     "examples/batch_download.py or mark them",
     "downloads-safety.md": "the AtomicFile fragment",
