@@ -1,6 +1,6 @@
 """Send a file and wait for its delivery, telling the three outcomes apart.
 
-python examples/send_and_wait.py invoice.xml
+Run: python examples/send_and_wait.py invoice.xml
 """
 
 import asyncio

@@ -1,6 +1,6 @@
 """Send one file (the raw endpoint) and several files (multipart), from paths and memory.
 
-python examples/send_files.py invoice.xml
+Run: python examples/send_files.py invoice.xml
 """
 
 import asyncio

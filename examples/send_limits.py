@@ -1,6 +1,8 @@
 """The documented send limits are checked before a byte leaves.
 
 At most 10 files a message, 10 MB a file and 10 MB in total, unique file names.
+
+Run: python examples/send_limits.py
 """
 
 import asyncio
