@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..converter import structure
+from ..files import DEFAULT_MAX_TOTAL_SIZE, ProgressCallback
 from ..models import AS2Message, BatchResult, Folder, GenericResponse, Page
 from ..session import quote_id
 from ._paging import DEFAULT_PREFETCH, iterate
@@ -35,7 +36,7 @@ from ._params import (
     sort_dir_param,
     with_query,
 )
-from .batch import batch_download
+from .batch import DEFAULT_CONCURRENCY, batch_download
 from .batch import mark_read as batch_mark_read
 from .downloads import AttachmentDownloads
 
@@ -329,9 +330,30 @@ class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
         dest_dir: str | os.PathLike[str],
         *,
         mark_as_read: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        overwrite: bool = False,
+        max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
+        progress: ProgressCallback | None = None,
     ) -> BatchResult:
-        """Download the attachments of many messages into ``dest_dir/<message-id>/``."""
-        return await batch_download(self._session, ids, dest_dir, mark_as_read=mark_as_read)
+        """Download the attachments of many messages into ``dest_dir/<message-id>/``.
+
+        Any number of ids, 100 a request, resuming after 206 truncations; see
+        `batch.batch_download` for the whole contract.
+
+        >>> r = await s.received.batch_download(ids, "inbox/", mark_as_read=True)  # doctest: +SKIP
+        >>> r.errors  # doctest: +SKIP
+        {}
+        """
+        return await batch_download(
+            self._session,
+            ids,
+            dest_dir,
+            mark_as_read=mark_as_read,
+            concurrency=concurrency,
+            overwrite=overwrite,
+            max_total_size=max_total_size,
+            progress=progress,
+        )
 
 
 class SentFolder(_FilteredFolder, AttachmentDownloads):
