@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -107,3 +109,71 @@ def test_progress_bar_in_a_real_pseudo_terminal(env: dict[str, str], tmp_path: P
     assert "10/10" in output
     assert "\x1b[" in output  # a terminal gets colours and cursor control
     assert "message(s) delivered" in output  # the human summary, not JSON
+
+
+def _interact(
+    args: list[str], env: dict[str, str], prompt: bytes, answer: bytes
+) -> tuple[int, str]:
+    """Run ``args`` on a new pseudo-terminal (its controlling terminal, as a login shell
+    would have it), answer ``prompt`` with ``answer``, return the exit code and output."""
+    full_env = {k: v for k, v in os.environ.items() if k not in _TERMINAL_OVERRIDES}
+    full_env.update({"TERM": "xterm-256color", "COLUMNS": "100", **env})
+    pid, master = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(args[0], args, full_env)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child is gone
+                break
+            if not data:
+                break
+            output += data
+            if not answered and prompt in output:
+                # Type only once the prompt has switched echo off: getpass flushes
+                # anything typed before that (and would echo it).
+                while termios.tcgetattr(master)[3] & termios.ECHO:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"echo never switched off: {output!r}")
+                    time.sleep(0.01)
+                os.write(master, answer)
+                answered = True
+    finally:
+        status = _reap(pid, wait=10 if answered else 0)
+        os.close(master)
+    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+
+
+def _reap(pid: int, wait: float) -> int:
+    """The child's wait status; killed if it is still running after ``wait`` seconds."""
+    end = time.monotonic() + wait
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= end:
+            os.kill(pid, signal.SIGKILL)
+            return os.waitpid(pid, 0)[1]
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_password_prompt_is_hidden(env: dict[str, str]) -> None:
+    password = env.pop("AS2GW_PASSWORD")
+    code, output = _interact(
+        [sys.executable, "-m", "as2gw_async", "login"],
+        env,
+        prompt=b"Password for",
+        answer=password.encode() + b"\n",
+    )
+    assert code == 0, output
+    assert "Password for" in output
+    assert "Logged in" in output
+    assert password not in output  # not echoed, not printed
