@@ -18,7 +18,10 @@ __all__ = ["add_secret", "configure_logging", "redact"]
 _REDACTED = "***"
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}]+)")
-_PASSWORD_FIELD = re.compile(r"(?i)(password['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}]+)")
+_PASSWORD_FIELDS = (
+    re.compile(r"""(?i)(["']password["']\s*:\s*["'])([^"']+)"""),  # JSON, a dict repr
+    re.compile(r"(?i)(\bpassword=)([^&\s]+)"),  # a query or form field
+)
 _secrets: set[str] = set()
 
 _LOGGER = "as2gw_async"
@@ -37,7 +40,9 @@ def redact(text: str) -> str:
         text = text.replace(secret, _REDACTED)
     text = _JWT.sub(_REDACTED, text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + _REDACTED, text)
-    return _PASSWORD_FIELD.sub(lambda m: m.group(1) + _REDACTED, text)
+    for pattern in _PASSWORD_FIELDS:
+        text = pattern.sub(lambda m: m.group(1) + _REDACTED, text)
+    return text
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

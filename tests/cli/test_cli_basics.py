@@ -229,3 +229,19 @@ def test_exception_groups_are_unwrapped() -> None:
     inner = KeyError("x")
     group = group_cls("outer", [group_cls("inner", [inner])])
     assert _leaf(group) is inner
+
+
+def test_redact_masks_secrets_but_keeps_plain_text() -> None:
+    from as2gw_async.cli._logging import add_secret, redact
+
+    add_secret("s3cr3t-for-redact")
+    assert redact("no password: set AS2GW_PASSWORD") == "no password: set AS2GW_PASSWORD"
+    assert redact("authorization failed for me") == "authorization failed for me"
+    text = (
+        '{"username": "a", "password": "p w"} password=abc&u=1 Authorization: tok123 '
+        "eyJhbGciOi.eyJzdWIiOi.c2ln s3cr3t-for-redact"
+    )
+    masked = redact(text)
+    for secret in ("p w", "abc", "tok123", "eyJhbGciOi", "s3cr3t-for-redact"):
+        assert secret not in masked
+    assert '"username": "a"' in masked
