@@ -15,7 +15,14 @@ import traceback
 from pathlib import Path
 
 from . import SCENARIOS
-from ._harness import REPO_ROOT, Config, Scenario, default_scratch
+from ._harness import (
+    REPO_ROOT,
+    Config,
+    Scenario,
+    default_scratch,
+    machine_busy,
+    wait_for_quiet,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +44,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where downloads are written (default: /dev/shm when present, so disk noise "
         "does not blur client figures)",
     )
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each scenario, wait up to SECONDS for other processes to stop using "
+        "the CPUs (the figures of a shared machine are noisy); default: do not wait",
+    )
     p.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     return p.parse_args(argv)
@@ -53,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=out,
         scratch=args.scratch or default_scratch(),
         verbose=not args.quiet,
+        wait_quiet=args.wait_quiet,
     )
     names = args.scenario or list(SCENARIOS)
     started = time.perf_counter()
@@ -61,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         module = importlib.import_module(SCENARIOS[name])
         cfg.log(f"== {name}")
+        before = wait_for_quiet(cfg) if cfg.wait_quiet else machine_busy(1.0)
         t0 = time.perf_counter()
         try:
             sc: Scenario = module.run(cfg)
@@ -70,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg.log(trace)
             sc = Scenario(name, name, "failed", notes=[f"scenario failed:\n\n```\n{trace}```"])
         sc.wall_seconds = time.perf_counter() - t0
+        sc.other_load_before = before
         cfg.log(f"== {name} done in {sc.wall_seconds:.1f}s")
         scenarios.append(sc)
 

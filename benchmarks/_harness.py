@@ -54,11 +54,46 @@ class Config:
     out_dir: Path = REPO_ROOT / "benchmarks" / "results"
     scratch: Path = Path(tempfile.gettempdir())
     verbose: bool = True
+    #: before each scenario, wait up to this many seconds for other processes to go quiet
+    wait_quiet: float = 0.0
 
     def log(self, text: str) -> None:
         """Progress on stderr (stdout stays clean for piping)."""
         if self.verbose:
             print(text, file=sys.stderr, flush=True)
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds all processes of the machine have spent busy since boot (``/proc/stat``)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this (the harness) process."""
+    t = os.times()
+    return t.user + t.system
+
+
+def machine_busy(seconds: float = 2.0) -> float:
+    """Cores kept busy on average over the next ``seconds`` (by anyone but this process)."""
+    b0, o0 = busy_cpu_seconds(), own_cpu_seconds()
+    time.sleep(seconds)
+    return ((busy_cpu_seconds() - b0) - (own_cpu_seconds() - o0)) / seconds
+
+
+def wait_for_quiet(cfg: Config, *, threshold: float = 0.25) -> float:
+    """Wait (up to ``cfg.wait_quiet`` seconds) until others keep < ``threshold`` cores busy."""
+    deadline = time.monotonic() + cfg.wait_quiet
+    busy = machine_busy(1.0)
+    while busy >= threshold and time.monotonic() < deadline:
+        cfg.log(f"  machine busy ({busy:.2f} cores used by other processes); waiting")
+        busy = machine_busy(5.0)
+    return busy
 
 
 def default_scratch() -> Path:
@@ -396,6 +431,7 @@ class Scenario:
     charts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
+    other_load_before: float = float("nan")
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.tables.append(
@@ -422,7 +458,26 @@ class Scenario:
             "charts": self.charts,
             "notes": self.notes,
             "wall_seconds": self.wall_seconds,
+            "other_load_before": self.other_load_before,
+            "other_load_runs": self.other_load(),
         }
+
+    def other_load(self) -> dict[str, float]:
+        """Cores other processes kept busy during this scenario's runs: median and worst."""
+        loads: list[float] = []
+
+        def collect(node: Any) -> None:
+            if isinstance(node, dict):
+                if isinstance(node.get("runs"), list):
+                    loads.extend(float(r["other_load"]) for r in node["runs"] if "other_load" in r)
+                else:
+                    for value in node.values():
+                        collect(value)
+
+        collect(self.variants)
+        if not loads:
+            return {}
+        return {"median": statistics.median(loads), "max": max(loads)}
 
 
 def fmt(value: float | None, digits: int = 2, unit: str = "") -> str:
@@ -510,11 +565,19 @@ def run_cases(
                 prepared = case.prepare() if case.prepare is not None else {}
                 emu.reset_stats()
                 cpu0 = emu.cpu_seconds()
+                busy0, own0, t0 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
                 result = case.run(dest)
                 result["server_cpu"] = emu.cpu_seconds() - cpu0
+                elapsed = time.perf_counter() - t0
+                ours = (
+                    result["server_cpu"]
+                    + (own_cpu_seconds() - own0)
+                    + float(result.get("process_cpu_total", result.get("cpu", 0.0)))
+                )
+                # cores kept busy by everything else on the machine while this run lasted
+                result["other_load"] = max(0.0, (busy_cpu_seconds() - busy0 - ours) / elapsed)
                 result["server"] = emu.stats()
             result["rep"] = rep
-            result["load_avg_1m"] = os.getloadavg()[0]
             result.update({k: v for k, v in prepared.items() if k not in result})
             out[case.key].runs.append(result)
             if "unavailable" in result:
@@ -523,7 +586,7 @@ def run_cases(
                 cfg.log(
                     f"  [{tag}] rep {rep + 1}/{reps} {case.label}: wall {result['wall']:.3f}s "
                     f"cpu {result['cpu']:.3f}s peak {result['peak_rss_mb']:.1f} MiB "
-                    f"server cpu {result['server_cpu']:.2f}s"
+                    f"server cpu {result['server_cpu']:.2f}s other load {result['other_load']:.2f}"
                 )
     return out
 

@@ -197,6 +197,15 @@ def render_readme(data: dict[str, Any]) -> str:
         scr = sc.get("run", {})
         if scr.get("date") and scr["date"] != run["date"]:
             lines += [f"_Figures from an earlier run: {scr['date']} ({scr.get('mode')})._", ""]
+        load = sc.get("other_load_runs") or {}
+        if load:
+            busy = load["max"] > 0.3
+            lines += [
+                f"_Other processes on the machine kept {load['median']:.2f} cores busy during "
+                f"these runs (median; worst run {load['max']:.2f})"
+                + (": figures are noisy, compare ratios within this run only._" if busy else "._"),
+                "",
+            ]
         for chart in sc.get("charts", []):
             lines += [f"![{name}]({chart})", ""]
         for table in sc.get("tables", []):

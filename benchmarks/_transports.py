@@ -89,7 +89,7 @@ def _transport_class() -> type[Any]:
         async def aclose(self) -> None:
             self._response.release()
 
-    class SafeAiohttpTransport(AiohttpTransport):  # type: ignore[misc]
+    class SafeAiohttpTransport(AiohttpTransport):
         """httpx-aiohttp with send-safe error mapping and 64 KiB reads."""
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

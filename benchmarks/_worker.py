@@ -92,6 +92,8 @@ def main(argv: list[str]) -> int:
         extra = fn(params, meter)
     except NotImplementedError as exc:  # a library path that has not landed yet
         extra = {"unavailable": f"NotImplementedError: {exc}".rstrip(": ")}
+    except ModuleNotFoundError as exc:  # e.g. aiohttp without the bench extra
+        extra = {"unavailable": f"{exc.name} is not installed (pip install -e '.[bench]')"}
     out = meter.result()
     out.update(extra)
     sys.stdout.write(RESULT_MARK + json.dumps(out) + "\n")

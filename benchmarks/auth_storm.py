@@ -58,22 +58,21 @@ def variant_as2gw(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """as2gw_async: N concurrent ``s.received.get(id)`` right after the token expired."""
     import asyncio
 
-    import httpx
-
     import as2gw_async as gw
 
     origin = params["origin"]
     ids: list[str] = params["ids"]
     n = params["calls"]
 
+    from ._transports import close_http_client, session_kwargs
+
     async def main() -> dict[str, Any]:
-        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
         s = gw.Session(
             params["username"],
             params["password"],
             base_url=params["base_url"],
             rate_limit=None,
-            limits=limits,
+            **session_kwargs({**params, "concurrency": CONNECTIONS}),
         )
         async with s:
             if params["expire"] == "clock":
@@ -96,6 +95,7 @@ def variant_as2gw(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
             meter.start()
             await asyncio.gather(*(one(i) for i in range(n)))
             meter.stop()
+        await close_http_client(s)
         auth1, unauth1 = _authorize_count(origin)
         return {
             "authorize_requests": auth1 - auth0,
@@ -158,6 +158,8 @@ KEYS = ["wall", "first_response_s", "authorize_requests", "server_401", "cpu", "
 
 
 def run(cfg: Config) -> Scenario:
+    from ._transports import aiohttp_transport_available
+
     n = 200 if cfg.quick else 1000
     reps = cfg.reps
     sc = Scenario(
@@ -194,6 +196,16 @@ def run(cfg: Config) -> Scenario:
             ),
             worker_case("naive", "raw httpx, re-authorize on 401", MODULE, "naive", common),
         ]
+        if aiohttp_transport_available():
+            cases.append(
+                worker_case(
+                    "server_aiohttp",
+                    "as2gw_async [aiohttp transport], token revoked by the server",
+                    MODULE,
+                    "as2gw",
+                    {**common, "expire": "server", "transport": "aiohttp"},
+                )
+            )
         runs = run_cases(cfg, emu, cases, reps, tag="auth")
     sc.variants = {k: v.as_json(KEYS) for k, v in runs.items()}
     _tables(sc, runs, n)
@@ -201,7 +213,7 @@ def run(cfg: Config) -> Scenario:
 
 
 def _tables(sc: Scenario, runs: dict[str, VariantRuns], n: int) -> None:
-    keys = [k for k in ("server", "clock", "naive") if available(runs.get(k))]
+    keys = [k for k in ("server", "clock", "naive", "server_aiohttp") if available(runs.get(k))]
 
     def row(name: str, key: str, unit: str, digits: int = 2) -> list[str]:
         return [name, *[fmt(runs[k].median(key), digits, unit) for k in keys]]
@@ -222,7 +234,11 @@ def _tables(sc: Scenario, runs: dict[str, VariantRuns], n: int) -> None:
             row("peak RSS", "peak_rss_mb", "MiB", 1),
         ],
     )
-    for key, what in (("server", "revoked by the server"), ("clock", "past its expiry")):
+    for key, what in (
+        ("server", "revoked by the server"),
+        ("clock", "past its expiry"),
+        ("server_aiohttp", "revoked by the server, aiohttp transport"),
+    ):
         if not available(runs.get(key)):
             sc.target(f"one authorize ({what})", "1", "n/a", None)
             continue

@@ -222,6 +222,11 @@ def run(cfg: Config) -> Scenario:
     return sc
 
 
+def safe_minimum(n: int) -> int:
+    """List, download and mark-read batches per 100 messages, plus one final empty list."""
+    return 3 * math.ceil(n / 100) + 1
+
+
 def _tables(sc: Scenario, runs: dict[str, VariantRuns], n: int, minimum: int) -> None:
     cons, naive = runs["consumer"], runs["naive"]
     present = [k for k in ("consumer", "naive") if available(runs[k])]
@@ -239,7 +244,16 @@ def _tables(sc: Scenario, runs: dict[str, VariantRuns], n: int, minimum: int) ->
         row("client CPU", "cpu", "s", 2),
         row("peak RSS", "peak_rss_mb", "MiB", 1),
     ]
-    rows.append(["minimum the API allows", *[str(minimum) for _ in present]])
+    rows.append(
+        ["minimum the API allows (list + batch download)", *[str(minimum) for _ in present]]
+    )
+    safe = safe_minimum(n)
+    rows.append(
+        [
+            "minimum when marking read after processing (+ mark batches, final list)",
+            *[str(safe) for _ in present],
+        ]
+    )
     sc.table(
         f"{n} unread messages, rate limit {RATE[0]} / {RATE[1]:g} s "
         f"(median of {len(cons.runs)}; the baseline once)",
@@ -260,12 +274,23 @@ def _tables(sc: Scenario, runs: dict[str, VariantRuns], n: int, minimum: int) ->
         f"{fmt(r, 2, 'x')} ({fmt(reqs, 0)} requests: {detail})",
         r <= 1.2,
     )
-    surfaced = max(x.get("surfaced_429", 0) for x in cons.runs)
+    surfaced = max(x.get("surfaced_429", 0) + x.get("skipped", 0) for x in cons.runs)
     sc.target(
         "zero 429s surfaced",
         "0",
-        f"{surfaced} (server answered 429 {fmt(cons.median('server_429'), 0)} times)",
+        f"{surfaced} raised or skipped (the server answered 429 "
+        f"{fmt(cons.median('server_429'), 0)} times)",
         surfaced == 0,
+    )
+    safe = safe_minimum(n)
+    sc.notes.append(
+        f"Why {fmt(reqs, 0)} and not {minimum}: InboxConsumer marks a message read only once "
+        "its files are on disk, journaled and the caller is done with it, so marking costs one "
+        "more batch request (markAsRead) per 100 messages, and the drain ends with one listing "
+        f"that comes back empty: {safe} requests for {n} messages "
+        f"({fmt(ratio(reqs, safe), 2, 'x')} of that). Passing markAsRead=true on the download "
+        "itself would save those requests but lets the gateway mark a message read before its "
+        "files are safely on disk: a crash in between would lose it."
     )
     if available(naive):
         sc.notes.append(

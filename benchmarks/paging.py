@@ -157,13 +157,16 @@ def run(cfg: Config) -> Scenario:
             worker_case(
                 "list_loop", "as2gw_async received.list() loop", MODULE, "list_loop", common
             ),
-            worker_case(
-                "iter_prefetch8",
-                "as2gw_async received.iter(prefetch=8)",
-                MODULE,
-                "iter",
-                {**common, "prefetch": 8},
-            ),
+            *[
+                worker_case(
+                    f"iter_prefetch{p}",
+                    f"as2gw_async received.iter(prefetch={p})",
+                    MODULE,
+                    "iter",
+                    {**common, "prefetch": p},
+                )
+                for p in (8, 16)
+            ],
         ]
         runs = run_cases(cfg, emu, cases, reps, tag="paging")
         # the server's own floor: every page fetched with no added latency, sequentially
@@ -188,7 +191,7 @@ def run(cfg: Config) -> Scenario:
 def _tables(sc: Scenario, runs: dict[str, VariantRuns], n: int) -> None:
     keys = [
         k
-        for k in ("iter", "httpx_loop", "list_loop", "iter_prefetch8", "floor")
+        for k in ("iter", "httpx_loop", "list_loop", "iter_prefetch8", "iter_prefetch16", "floor")
         if available(runs.get(k))
     ]
     base = runs["httpx_loop"]
