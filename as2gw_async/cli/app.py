@@ -99,7 +99,9 @@ _SORT_COLUMNS = {
     SortColumn.subject: "subject",
 }
 
-_Id = Annotated[str, typer.Argument(help="AS2 message id, e.g. '<1.2@as2gateway.com>'.")]
+_Id = Annotated[
+    str, typer.Argument(metavar="ID", help="AS2 message id, e.g. '<1.2@as2gateway.com>'.")
+]
 _OutputDir = Annotated[
     Path,
     typer.Option("--output-dir", "-o", help="Directory to write into (created if needed)."),
@@ -151,11 +153,16 @@ async def login(cli: Cli) -> None:
 @command(app, "send")
 async def send(
     cli: Cli,
-    station: Annotated[str, typer.Argument(help="AS2 id of your station (the sender).")],
-    partner: Annotated[str, typer.Argument(help="AS2 id of the trading partner.")],
+    station: Annotated[
+        str, typer.Argument(metavar="STATION", help="AS2 id of your station (the sender).")
+    ],
+    partner: Annotated[
+        str, typer.Argument(metavar="PARTNER", help="AS2 id of the trading partner.")
+    ],
     files: Annotated[
         list[Path],
         typer.Argument(
+            metavar="FILE",
             help="One file (raw endpoint) or up to 10 (multipart, 10 MB in all).",
             exists=True,
             dir_okay=False,
@@ -216,7 +223,9 @@ async def send(
 @command(app, "ls")
 async def ls(
     cli: Cli,
-    folder: Annotated[FolderName, typer.Argument(help="Which folder to list.")],
+    folder: Annotated[
+        FolderName, typer.Argument(metavar="FOLDER", help="received, sent, failed or queued.")
+    ],
     unread: Annotated[
         bool, typer.Option("--unread", help="received: only messages not marked read.")
     ] = False,
@@ -338,7 +347,9 @@ def _page_caption(page: int, limit: int, shown: int, total: int) -> str:
 @command(app, "show")
 async def show(
     cli: Cli,
-    folder: Annotated[FolderName, typer.Argument(help="The message's folder.")],
+    folder: Annotated[
+        FolderName, typer.Argument(metavar="FOLDER", help="received, sent, failed or queued.")
+    ],
     message_id: _Id,
     mark_read: Annotated[
         bool, typer.Option("--mark-read", help="received: mark the message read.")
@@ -365,7 +376,7 @@ async def show(
 @command(app, "download")
 async def download(
     cli: Cli,
-    folder: Annotated[BodyFolder, typer.Argument(help="received or sent.")],
+    folder: Annotated[BodyFolder, typer.Argument(metavar="FOLDER", help="received or sent.")],
     message_id: _Id,
     index: Annotated[
         Optional[int],  # noqa: UP045
@@ -420,7 +431,7 @@ async def download(
 @command(app, "mdn")
 async def mdn(
     cli: Cli,
-    folder: Annotated[BodyFolder, typer.Argument(help="received or sent.")],
+    folder: Annotated[BodyFolder, typer.Argument(metavar="FOLDER", help="received or sent.")],
     message_id: _Id,
     output_dir: _OutputDir = Path("."),
     overwrite: _Overwrite = False,
@@ -474,7 +485,9 @@ async def batch_download_command(
     cli: Cli,
     ids: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Argument(help="Received message ids; none or '-': read them from stdin."),
+        typer.Argument(
+            metavar="ID", help="Received message ids; none or '-': read them from stdin."
+        ),
     ] = None,
     output_dir: _OutputDir = Path("."),
     mark_read: Annotated[
@@ -552,7 +565,9 @@ async def _until_signal(scope: anyio.CancelScope, fired: list[int]) -> None:
 @command(app, "sync")
 async def sync(
     cli: Cli,
-    directory: Annotated[Path, typer.Argument(help="Where the messages go: DIR/<message-id>/.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Where the messages go: DIR/<message-id>/.")
+    ],
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep polling for new messages until Ctrl-C.")
     ] = False,
@@ -671,7 +686,7 @@ async def _each(
                 out.print(f"[green]✓[/] {verb} [cyan]{escape(mid)}[/]")
 
 
-_Ids = Annotated[list[str], typer.Argument(help="AS2 message id(s).")]
+_Ids = Annotated[list[str], typer.Argument(metavar="ID", help="AS2 message id(s).")]
 
 
 @command(app, "mark-unread")
