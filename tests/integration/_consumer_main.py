@@ -20,6 +20,7 @@ async def main(base_url: str, dest: str) -> None:
         ) as session,
         gw.InboxConsumer(session, dest, concurrency=4) as consumer,
     ):
+        print("CONSUMER_STARTED", flush=True)  # imports done: the kill clock starts here
         async for _ in consumer:
             pass
 

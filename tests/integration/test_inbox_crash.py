@@ -31,7 +31,7 @@ def emulator_url() -> Iterator[str]:
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "as2gw_async.emulator", "--host", "127.0.0.1", "--port", "0",
-            "--seed-messages", "150", "--seed", "11", "--latency", "0.01",
+            "--seed-messages", "150", "--seed", "11", "--latency", "0.03",
             "--fault-rate", "0.05", "--faults", "500,503,reset,short",
         ],
         stdout=subprocess.PIPE,
@@ -64,10 +64,14 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(
         assert cycles < KILLS * 4, "the consumer kept finishing before it could be killed"
         control.post("/seed", json={"n": 25, "seed": 100 + cycles, "attachments": [1, 3]})
         consumer = subprocess.Popen(
-            [sys.executable, str(HERE / "_consumer_main.py"), emulator_url, str(dest)]
+            [sys.executable, str(HERE / "_consumer_main.py"), emulator_url, str(dest)],
+            stdout=subprocess.PIPE,
+            text=True,
         )
+        assert consumer.stdout is not None
+        assert consumer.stdout.readline().startswith("CONSUMER_STARTED")
         try:
-            consumer.wait(timeout=rng.uniform(0.4, 2.5))
+            consumer.wait(timeout=rng.uniform(0.0, 0.8))
         except subprocess.TimeoutExpired:
             consumer.send_signal(signal.SIGKILL)
             consumer.wait()
