@@ -296,7 +296,7 @@ class _Demo:
         self.say(
             f"[green]✓[/] {len(result.files)} messages, {self.report.batch_files} files "
             f"({format_size(self.report.batch_bytes)}) in {escape(self.rel(dest))}/ using "
-            f"{result.requests} requests: the gateway stops at 64 KB here (10 MB for real) "
+            f"{result.requests} requests: the gateway stops at 64 kB here (10 MB for real) "
             "and answers 206; the client resumed each time without writing a file twice"
         )
         if result.errors:
