@@ -495,13 +495,22 @@ async def test_missing_file_and_directory(
     assert no_send.call_count == 0
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs file permissions")
-async def test_unreadable_file(no_send: respx.Route, session: gw.Session, tmp_path: Path) -> None:
+async def test_unreadable_file(
+    no_send: respx.Route, session: gw.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "secret.txt"
     write(path, 3)
-    path.chmod(0)
+    real_open = open
+
+    def refuse(file: object, *args: object, **kwargs: object) -> object:
+        if isinstance(file, (str, os.PathLike)) and os.fspath(file) == str(path):  # root reads all
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", refuse)
     with pytest.raises(PermissionError):
         await session.send("S", "P", path)
+    assert no_send.call_count == 0
 
 
 @pytest.mark.parametrize(
