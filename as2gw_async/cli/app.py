@@ -19,7 +19,6 @@ import typer
 from rich.markup import escape
 
 from ..__version__ import __version__
-from ..endpoints.batch import batch_download
 from ..inbox import Delivered, InboxConsumer
 from ..models import AS2Message, DownloadedFile, Folder, PartnerType
 from ..session import Session
@@ -509,8 +508,7 @@ async def batch_download_command(
     dest = _mkdir(output_dir)
     async with cli.session() as s:
         with out.bytes_progress(f"Downloading {len(wanted)} message(s)") as bar:
-            result = await batch_download(
-                s,
+            result = await s.received.batch_download(
                 wanted,
                 dest,
                 mark_as_read=mark_read,

@@ -21,7 +21,6 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
 
-from ..endpoints.batch import batch_download
 from ..errors import DeliveryFailedError
 from ..inbox import InboxConsumer
 from ..models import AS2Message, Folder, SendReceipt
@@ -287,7 +286,7 @@ class _Demo:
         ids = [m.as2_message_id async for m in s.received.iter()]
         dest = self.root / "batch"
         with self.out.bytes_progress(f"Batch download of {len(ids)} messages") as bar:
-            result = await batch_download(s, ids, dest, progress=bar.callback)
+            result = await s.received.batch_download(ids, dest, progress=bar.callback)
             bar.finish()
         self.report.batch_messages = len(result.files)
         self.report.batch_files = sum(len(fs) for fs in result.files.values())
