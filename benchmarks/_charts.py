@@ -17,9 +17,12 @@ __all__ = ["draw"]
 _AS2GW = "#1f77b4"
 _OTHER = "#9e9e9e"
 _AIOHTTP_T = "#17becf"
+_PROTOTYPE = "#ff7f0e"
 
 
 def _colour(key: str) -> str:
+    if "inline" in key or "chunk" in key:
+        return _PROTOTYPE
     if key.startswith("as2gw") or key in (
         "iter",
         "iter_prefetch8",

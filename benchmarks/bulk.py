@@ -73,8 +73,10 @@ def variant_as2gw(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
     import as2gw_async as gw
 
+    from ._prototypes import apply
     from ._transports import close_http_client, session_kwargs
 
+    apply(params.get("prototype"))
     ids = _ids(params)
 
     async def main() -> dict[str, Any]:
@@ -114,8 +116,10 @@ def variant_as2gw_batch(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
     import as2gw_async as gw
 
+    from ._prototypes import apply
     from ._transports import close_http_client, session_kwargs
 
+    apply(params.get("prototype"))
     ids = _ids(params)
 
     async def main() -> dict[str, Any]:
@@ -147,6 +151,26 @@ def variant_as2gw_batch(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
 def variant_as2gw_batch_aiohttp(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """as2gw_async ``batch_download`` over the httpx-aiohttp transport."""
     return variant_as2gw_batch({**params, "transport": "aiohttp"}, meter)
+
+
+def variant_as2gw_inline(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """Per file, with the proposed fixes' upper bound (a prototype, see _prototypes.py)."""
+    return variant_as2gw({**params, "prototype": "inline"}, meter)
+
+
+def variant_as2gw_inline_aiohttp(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """The upper bound above, over the aiohttp transport."""
+    return variant_as2gw({**params, "prototype": "inline", "transport": "aiohttp"}, meter)
+
+
+def variant_as2gw_batch_inline(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """``batch_download`` with extraction in the event loop (prototype upper bound)."""
+    return variant_as2gw_batch({**params, "prototype": "inline"}, meter)
+
+
+def variant_as2gw_batch_inline_aiohttp(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """The batch upper bound above, over the aiohttp transport."""
+    return variant_as2gw_batch({**params, "prototype": "inline", "transport": "aiohttp"}, meter)
 
 
 def variant_httpx(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
@@ -280,6 +304,17 @@ PER_CONCURRENCY = [
     ("aiohttp", "raw aiohttp"),
     ("as2gw_aiohttp", "as2gw_async download_attachment [aiohttp transport]"),
     ("as2gw_batch_aiohttp", "as2gw_async batch_download [aiohttp transport]"),
+    # prototypes of proposed fixes (see _prototypes.py): measured, never judged
+    ("as2gw_inline", "as2gw_async download_attachment + proposed fixes (upper bound)"),
+    ("as2gw_batch_inline", "as2gw_async batch_download + proposed fixes (upper bound)"),
+    (
+        "as2gw_inline_aiohttp",
+        "as2gw_async download_attachment + proposed fixes [aiohttp transport]",
+    ),
+    (
+        "as2gw_batch_inline_aiohttp",
+        "as2gw_async batch_download + proposed fixes [aiohttp transport]",
+    ),
 ]
 
 
@@ -465,6 +500,7 @@ def _tables(sc: Scenario, runs: dict[str, VariantRuns], concs: list[int], n: int
                 k: v.median("files_per_s")
                 for k, v in runs.items()
                 if not k.startswith("as2gw_batch")
+                and "inline" not in k
                 and available(v)
                 and (k.endswith(f"@{conc}") or k == "requests")
             }

@@ -49,7 +49,10 @@ def variant_as2gw(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
     import as2gw_async as gw
 
+    from ._prototypes import apply
     from ._transports import close_http_client, session_kwargs
+
+    apply(params.get("prototype"))
 
     async def main() -> dict[str, Any]:
         s = gw.Session(
@@ -72,6 +75,11 @@ def variant_as2gw(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
 def variant_as2gw_aiohttp(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """as2gw_async over the optional httpx-aiohttp transport."""
     return variant_as2gw({**params, "transport": "aiohttp"}, meter)
+
+
+def variant_as2gw_chunk(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """as2gw_async with the proposed read-size fix (a prototype, see _prototypes.py)."""
+    return variant_as2gw({**params, "prototype": "chunk"}, meter)
 
 
 def variant_httpx(params: dict[str, Any], meter: Meter) -> dict[str, Any]:
@@ -180,6 +188,7 @@ VARIANTS = [
     ("httpx", "raw httpx"),
     ("aiohttp", "raw aiohttp"),
     ("as2gw_aiohttp", "as2gw_async [aiohttp transport]"),
+    ("as2gw_chunk", "as2gw_async + proposed aiter_bytes() fix"),
 ]
 KEYS = ["wall", "cpu", "peak_rss_mb", "rss_growth_mb", "throughput_mib_s", "server_cpu"]
 
@@ -251,7 +260,7 @@ def _url(emu: Emulator, mid: str) -> str:
 def _tables(
     sc: Scenario, results: dict[int, dict[str, VariantRuns]], sizes: list[int], big: int
 ) -> None:
-    keys = ["as2gw", "httpx", "aiohttp", "curl", "as2gw_aiohttp"]
+    keys = ["as2gw", "httpx", "aiohttp", "curl", "as2gw_aiohttp", "as2gw_chunk"]
     for size in sizes:
         runs = results[size]
         present = [k for k in keys if available(runs.get(k))]
