@@ -435,43 +435,38 @@ def _latency_table(sc: Scenario, runs: dict[str, VariantRuns], n: int) -> None:
 def _tables(sc: Scenario, runs: dict[str, VariantRuns], concs: list[int], n: int) -> None:
     req = runs["requests"]
     for conc in concs:
-        keys = [k for k, _ in PER_CONCURRENCY if available(runs.get(f"{k}@{conc}"))]
-        cols = [
-            "figure",
-            *[runs[f"{k}@{conc}"].label.rsplit(" @", 1)[0] for k in keys],
-            "requests loop",
-            "per-file / raw httpx",
-        ]
-
-        def row(
-            name: str,
-            key: str,
-            unit: str,
-            digits: int = 2,
-            conc: int = conc,
-            keys: list[str] = keys,
-        ) -> list[str]:
-            vals = [runs[f"{k}@{conc}"].median(key) for k in keys]
-            a = runs[f"as2gw@{conc}"].median(key) if "as2gw" in keys else float("nan")
-            h = runs[f"httpx@{conc}"].median(key)
-            return [
-                name,
-                *[fmt(v, digits, unit) for v in vals],
-                fmt(req.median(key), digits, unit),
-                fmt(ratio(a, h), 2, "x"),
-            ]
-
+        keys = [f"{k}@{conc}" for k, _ in PER_CONCURRENCY if available(runs.get(f"{k}@{conc}"))]
+        keys.append("requests")
+        h = runs[f"httpx@{conc}"]
+        rows = []
+        for k in keys:
+            vr = runs[k]
+            rows.append(
+                [
+                    vr.label.rsplit(" @", 1)[0],
+                    fmt(vr.median("files_per_s"), 0),
+                    fmt(ratio(vr.median("files_per_s"), h.median("files_per_s")), 2, "x"),
+                    fmt(vr.median("wall"), 3, "s"),
+                    fmt(vr.median("cpu"), 3, "s"),
+                    fmt(vr.median("peak_rss_mb"), 1, "MiB"),
+                    fmt(vr.median("server_requests"), 0),
+                    fmt(vr.median("server_cpu"), 2, "s"),
+                ]
+            )
         sc.table(
-            f"concurrency {conc}, {n} messages (median of {len(runs[f'httpx@{conc}'].runs)})",
-            cols,
+            f"concurrency {conc}, {n} messages (median of {len(h.runs)}; the requests loop is "
+            "sequential)",
             [
-                row("files/s", "files_per_s", "", 0),
-                row("wall time", "wall", "s", 3),
-                row("client CPU", "cpu", "s", 3),
-                row("peak RSS", "peak_rss_mb", "MiB", 1),
-                row("HTTP requests (server)", "server_requests", "", 0),
-                row("server CPU", "server_cpu", "s", 2),
+                "variant",
+                "files/s",
+                "vs raw httpx",
+                "wall time",
+                "client CPU",
+                "peak RSS",
+                "HTTP requests",
+                "server CPU",
             ],
+            rows,
         )
 
     for conc in concs:
