@@ -53,6 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "the CPUs (the figures of a shared machine are noisy); default: do not wait",
     )
     p.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: redraw the charts and README.md from the results directory's "
+        "latest.json",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     return p.parse_args(argv)
 
@@ -70,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         verbose=not args.quiet,
         wait_quiet=args.wait_quiet,
     )
+    if args.render_only:
+        from ._report import render_only
+
+        render_only(out, charts=not args.no_charts)
+        return 0
     names = args.scenario or list(SCENARIOS)
     started = time.perf_counter()
     scenarios: list[Scenario] = []

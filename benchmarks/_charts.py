@@ -20,19 +20,28 @@ _AIOHTTP_T = "#17becf"
 _PROTOTYPE = "#ff7f0e"
 
 
+_BASELINES = frozenset({"httpx", "aiohttp", "curl", "requests", "naive", "httpx_loop", "floor"})
+
+
 def _colour(key: str) -> str:
-    if "inline" in key or "chunk" in key:
+    base = key.split("@", 1)[0]
+    if base in _BASELINES:
+        return _OTHER
+    if "inline" in base or "chunk" in base:
         return _PROTOTYPE
-    if key.startswith("as2gw") or key in (
-        "iter",
-        "iter_prefetch8",
-        "list_loop",
-        "consumer",
-        "server",
-        "clock",
-    ):
-        return _AIOHTTP_T if "aiohttp" in key else _AS2GW
-    return _OTHER
+    return _AIOHTTP_T if "aiohttp" in base else _AS2GW
+
+
+def _legend(fig: Any) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=_AS2GW, label="as2gw_async"),
+        Patch(color=_AIOHTTP_T, label="as2gw_async, aiohttp transport"),
+        Patch(color=_PROTOTYPE, label="as2gw_async + proposed fix (prototype)"),
+        Patch(color=_OTHER, label="baseline"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
 
 
 def _plt() -> Any:
@@ -112,14 +121,14 @@ def _large(sc: dict[str, Any], plt: Any) -> Any:
 def _bulk(sc: dict[str, Any], plt: Any) -> Any:
     vs = _available(sc["variants"])
     concs = sc["params"].get("concurrency", [16, 64])
-    fig, axes = plt.subplots(1, len(concs), figsize=(6 * len(concs), 4.2), squeeze=False)
+    fig, axes = plt.subplots(len(concs), 1, figsize=(10, 4.0 * len(concs)), squeeze=False)
     for i, conc in enumerate(concs):
         keys = [k for k in vs if k.endswith(f"@{conc}")] + (
             ["requests"] if "requests" in vs else []
         )
         labels = [vs[k]["label"].replace(f" @{conc}", "") for k in keys]
         _bars(
-            axes[0][i],
+            axes[i][0],
             labels,
             [_med(vs[k], "files_per_s") for k in keys],
             [_colour(k) for k in keys],
@@ -135,11 +144,12 @@ def _drain(sc: dict[str, Any], plt: Any) -> Any:
     labels = [vs[k]["label"] for k in keys]
     minimum = float(sc["params"].get("minimum_requests", 0))
     fig, axes = plt.subplots(1, 2, figsize=(11, 2.6))
+    safe = float(sc["params"].get("safe_minimum", 0))
     _bars(
         axes[0],
-        [*labels, "API minimum"],
-        [*[_med(vs[k], "api_requests") for k in keys], minimum],
-        [*[_colour(k) for k in keys], "#2ca02c"],
+        [*labels, "API minimum (list + download)", "... + mark read after processing"],
+        [*[_med(vs[k], "api_requests") for k in keys], minimum, safe],
+        [*[_colour(k) for k in keys], "#2ca02c", "#98df8a"],
         title="HTTP requests (lower is better)",
         xlabel="requests",
     )
@@ -207,7 +217,8 @@ def draw(sc: Scenario, out: Path) -> list[str]:
     plt = _plt()
     fig = fn(sc.as_json(), plt)
     fig.suptitle(sc.title, fontsize=11)
-    fig.tight_layout()
+    _legend(fig)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     name = f"{sc.name}.png"
     fig.savefig(out / name, dpi=110)
     plt.close(fig)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._harness import REPO_ROOT, Config, Scenario
 
-__all__ = ["machine_info", "write_results"]
+__all__ = ["machine_info", "render_only", "write_results"]
 
 _PACKAGES = [
     "as2gw_async",
@@ -225,3 +225,21 @@ def render_readme(data: dict[str, Any]) -> str:
         for note in sc.get("notes", []):
             lines += [f"- {note}" if "\n" not in note else note, ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_only(out: Path, *, charts: bool = True) -> None:
+    """Redraw the charts and README.md of ``out`` from its latest.json, measuring nothing."""
+    latest = out / "latest.json"
+    data = json.loads(latest.read_text())
+    if charts:
+        from ._charts import draw
+
+        for name, entry in data["scenarios"].items():
+            fields = {
+                k: entry[k]
+                for k in ("title", "summary", "params", "variants", "tables", "targets", "notes")
+                if k in entry
+            }
+            entry["charts"] = draw(Scenario(name, **fields), out)
+        latest.write_text(json.dumps(_clean(data), indent=2) + "\n")
+    (out / "README.md").write_text(render_readme(data))

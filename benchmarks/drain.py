@@ -164,6 +164,7 @@ def run(cfg: Config) -> Scenario:
             "messages": n,
             "rate_limit": list(RATE),
             "minimum_requests": minimum,
+            "safe_minimum": safe_minimum(n),
             "repetitions": reps,
         },
     )
