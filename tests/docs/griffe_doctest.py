@@ -15,8 +15,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import griffe
-
 _ROLE = re.compile(r":(?:class|meth|attr|func|mod|exc|data|obj|py:\w+):`~?([^`]+)`")
 _FLAGS = re.compile(r"\s*#\s*doctest:\s*[+-]\w+(?:\s*,\s*[+-]\w+)*\s*$")
 _BULLET = re.compile(r"^( +)([*+-] )")
@@ -96,9 +94,15 @@ def convert(text: str) -> str:
     return "\n".join(out)
 
 
-class DoctestBlocks(griffe.Extension):
-    """Rewrite every docstring with `convert` as it is loaded."""
+try:
+    import griffe
+except ImportError:  # no docs extra installed: `convert` alone is still tested
+    pass
+else:
 
-    def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
-        if obj.docstring is not None:
-            obj.docstring.value = convert(obj.docstring.value)
+    class DoctestBlocks(griffe.Extension):
+        """Rewrite every docstring with `convert` as it is loaded."""
+
+        def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+            if obj.docstring is not None:
+                obj.docstring.value = convert(obj.docstring.value)
