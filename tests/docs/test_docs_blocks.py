@@ -28,13 +28,7 @@ _SECTION = "# --8<-- [start:{}]"
 
 #: Pages owned by other parts of the project whose Python blocks are not yet either included
 #: from examples/ or marked <!-- not-tested: ... -->. Remove a page once it complies.
-PENDING: dict[str, str] = {
-    "downloads.md": "illustrative fragments; include examples/download_files.py, "
-    "examples/batch_download.py or mark them",
-    "downloads-safety.md": "the AtomicFile fragment",
-    "emulator.md": "the Python API and pytest plugin fragments; include "
-    "examples/test_with_emulator.py or mark them",
-}
+PENDING: dict[str, str] = {}
 
 
 def python_blocks(text: str) -> Iterator[tuple[int, list[str], str]]:

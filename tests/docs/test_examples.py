@@ -219,6 +219,36 @@ async def test_download_files(
     assert leftovers == []
 
 
+@covers("download_progress")
+async def test_download_progress(
+    load_example: Load, session: gw.Session, as2gw_gateway: Gateway, tmp_path: Path
+) -> None:
+    body = bytes(range(256)) * 4096  # 1 MiB: several chunks, so the bar moves
+    message_id = as2gw_gateway.deliver(attachments=[("big.bin", body)])
+    f = await load_example("download_progress").main(session, message_id, tmp_path)
+    assert f.path == tmp_path / "big.bin"
+    assert f.path.read_bytes() == body
+
+
+@covers("atomic_file")
+async def test_atomic_file(load_example: Load, tmp_path: Path) -> None:
+    data = b"id,amount\n" + b"1,100\n" * 50_000
+    path = await load_example("atomic_file").main(tmp_path, data)
+    assert path.read_bytes() == data
+    assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]  # no .part left
+
+
+@covers("emulator_tour")
+async def test_emulator_tour(load_example: Load, tmp_path: Path) -> None:
+    gateway = await load_example("emulator_tour").main(tmp_path)
+    assert gateway.stats.as_dict()["faults"] == {"reset": 1}
+    [big] = [p for p in tmp_path.iterdir() if p.name == "big.bin"]
+    assert big.stat().st_size == 8 << 20
+    assert sha256(big) == gateway.attachment_sha256(
+        "received", gateway.messages("received")[0].as2_message_id, 1
+    )
+
+
 @covers("batch_download")
 @pytest.mark.as2gw_emulator(batch_limit=64 * 1024)  # small cap: forces 206 truncations
 async def test_batch_download(
