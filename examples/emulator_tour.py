@@ -27,14 +27,16 @@ async def main(dest: Path) -> Gateway:
     # One precise failure for the next attachment download: the connection resets mid-body.
     gateway.faults = FaultPlan(rate=0.0).script("reset", route="attachment")
 
-    async with serve(gateway, host="127.0.0.1", port=0) as server:  # in this event loop
-        async with gw.Session(
+    async with (
+        serve(gateway, host="127.0.0.1", port=0) as server,  # in this event loop
+        gw.Session(
             server.username, server.password, base_url=server.base_url, rate_limit=None
-        ) as s:
-            page = await s.received.list(unread_only=True, page_length=100)
-            print(page.total_records, "unread")
-            f = await s.received.download_attachment(msg_id, dest, index=1)
-            print(f.name, f.size, "after", s.stats.retries, "retry")
+        ) as s,
+    ):
+        page = await s.received.list(unread_only=True, page_length=100)
+        print(page.total_records, "unread")
+        f = await s.received.download_attachment(msg_id, dest, index=1)
+        print(f.name, f.size, "after", s.stats.retries, "retry")
 
     # The state, for assertions.
     print(gateway.is_read(msg_id), gateway.attachment_sha256("received", msg_id, 1))
