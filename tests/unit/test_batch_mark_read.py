@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import respx
 
 import as2gw_async as gw
 from as2gw_async.endpoints.batch import mark_read
 
-from .test_batch import FakeGateway, dest, fake  # noqa: F401 (fixtures)
+from .test_batch import FakeGateway
+
+
+@pytest.fixture
+def fake(router: respx.MockRouter, authorize: respx.Route, tmp_path: Path) -> FakeGateway:
+    gateway = FakeGateway(tmp_path / "out")
+    router.route().mock(side_effect=gateway.handle)
+    return gateway
 
 
 async def test_marks_a_hundred_messages_per_request(
