@@ -231,14 +231,28 @@ async def test_overwrite_replaces(
 async def test_progress_reports_every_chunk_and_the_total(
     session: gw.Session, router: respx.MockRouter, tmp_path: Path
 ) -> None:
-    body = os.urandom(CHUNK_SIZE * 3 + 123)
-    router.get(f"/message/received/{MSG_Q}/attachments").mock(return_value=ok(body))
+    # Chunks are written as the transport delivers them, without re-chunking.
+    pieces = [os.urandom(size) for size in (CHUNK_SIZE, 100, 65536, 123)]
+    body = b"".join(pieces)
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for piece in pieces:
+            yield piece
+
+    response = httpx.Response(
+        200,
+        content=chunks(),
+        headers={"Content-Disposition": "x; filename=a", "Content-Length": str(len(body))},
+    )
+    router.get(f"/message/received/{MSG_Q}/attachments").mock(return_value=response)
     seen: list[tuple[int, int | None]] = []
     f = await session.received.download_attachment(
         MSG, tmp_path, progress=lambda done, total: seen.append((done, total))
     )
     assert f.size == len(body)
-    assert [done for done, _ in seen] == [CHUNK_SIZE, 2 * CHUNK_SIZE, 3 * CHUNK_SIZE, len(body)]
+    assert f.path.read_bytes() == body
+    sizes = [len(p) for p in pieces]
+    assert [done for done, _ in seen] == [sum(sizes[: i + 1]) for i in range(len(sizes))]
     assert {total for _, total in seen} == {len(body)}
 
 
