@@ -369,7 +369,9 @@ class AtomicFile:
     the old file or the new one, never a mix.
 
     Chunks up to 1 MiB are written directly (faster than a thread hop for page-cache writes);
-    bigger ones, opening, fsync and rename run in a worker thread.
+    bigger ones, opening the temporary file and the commit (size check, fsync, rename and
+    directory fsync, all in one call) run in a worker thread. `AtomicFile.create` also
+    chooses the path in the thread that opens the file.
 
     ::
 
@@ -426,7 +428,8 @@ class AtomicFile:
         return self._state == _COMMITTED
 
     async def __aenter__(self) -> AtomicFile:
-        await self.open()
+        if self._state == _NEW:  # one from `create` is already open
+            await self.open()
         return self
 
     async def __aexit__(
@@ -448,6 +451,47 @@ class AtomicFile:
             await anyio.to_thread.run_sync(self._open_sync)
         except BaseException:
             self.abort()  # the thread may have created the file before a cancellation landed
+            raise
+
+    @classmethod
+    async def create(
+        cls,
+        destination: Callable[[], str | os.PathLike[str]],
+        *,
+        overwrite: bool = False,
+        expected_size: int | None = None,
+        sha256: bool = False,
+        progress: ProgressCallback | None = None,
+        fsync: bool = True,
+    ) -> AtomicFile:
+        """Choose the target path and create the temporary file in one worker-thread call.
+
+        *destination* runs in the worker thread (so it may stat, ``mkdir`` or raise
+        `FileExistsError`) and returns the final path; the options are those of the
+        constructor. Returns the open file, as ``async with AtomicFile(...)`` would; use it
+        as ``async with await AtomicFile.create(...) as f``. On an error or a cancellation
+        no temporary file is left behind.
+        """
+        made: list[AtomicFile] = []
+
+        def open_sync() -> AtomicFile:
+            file = cls(
+                destination(),
+                overwrite=overwrite,
+                expected_size=expected_size,
+                sha256=sha256,
+                progress=progress,
+                fsync=fsync,
+            )
+            made.append(file)
+            file._open_sync()
+            return file
+
+        try:
+            return await anyio.to_thread.run_sync(open_sync)
+        except BaseException:
+            for file in made:  # the thread may have created it before a cancellation landed
+                file.abort()
             raise
 
     async def write(self, chunk: bytes | bytearray | memoryview) -> None:
@@ -474,10 +518,11 @@ class AtomicFile:
         if self._state not in (_OPEN, _SEALED):
             raise RuntimeError(f"cannot commit {self!r}")
         try:
-            if self._state == _OPEN:
-                await anyio.to_thread.run_sync(self._seal_sync, expected_size, expected_sha256)
+            await anyio.lowlevel.checkpoint_if_cancelled()  # cancelled before: nothing appears
+            # Check, fsync, rename and fsync the directory in one worker-thread call. It is
+            # shielded: once the rename may have happened, the outcome must be reported.
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._publish_sync, True)
+                await anyio.to_thread.run_sync(self._commit_sync, expected_size, expected_sha256)
         except BaseException:
             self.abort()
             raise
@@ -576,6 +621,11 @@ class AtomicFile:
         finally:
             file.close()
         self._state = _SEALED
+
+    def _commit_sync(self, expected_size: int | None, expected_sha256: str | None) -> None:
+        if self._state == _OPEN:
+            self._seal_sync(expected_size, expected_sha256)
+        self._publish_sync(True)
 
     def _publish_sync(self, fsync_dir: bool) -> None:
         """Move the sealed temporary file onto the final path (see the overwrite policy)."""
