@@ -27,8 +27,16 @@ So: every message present from the start to the end of the iteration is yielded 
 once; a message that arrives or leaves during it may or may not be; none is yielded twice.
 Messages leaving the listing *before* the iterator has yielded them (another consumer
 marking them read, say) break the premise, and a message may then be missed: run the
-iteration again. While the listing stays unchanged pages are fetched ``prefetch`` ahead,
-concurrently; once it changes, one at a time.
+iteration again.
+
+Fetching: while ``totalRecords`` stays what it was, a sliding window keeps up to
+``1 + prefetch`` page requests in flight (the page needed and ``prefetch`` ahead), starting
+the next page as soon as one completes. Once it changes, pages are fetched one at a time.
+The window lives in a task group that is entered and left between two yields: it slides
+until the page needed next has arrived, then stops starting pages, lets the ones in flight
+finish (their pages are kept, not wasted), and closes before any record is yielded. So no
+request is ever running while the caller holds a record, and breaking out of the loop
+leaves nothing behind (an async generator must not yield inside a task group).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequen
 from typing import Generic, TypeVar
 
 import anyio
+import anyio.abc
 from attrs import define
 
 from ..errors import AS2GatewayError
@@ -48,7 +57,8 @@ __all__ = ["DEFAULT_PREFETCH", "iterate"]
 T = TypeVar("T")
 
 #: Pages fetched ahead, concurrently with the one needed, while the listing is unchanged.
-DEFAULT_PREFETCH = 2
+#: The session's rate limiter paces every request, so a wider window cannot cause 429s.
+DEFAULT_PREFETCH = 8
 #: Requests in a row that may leave ``covered`` where it was before the iterator gives up.
 _MAX_STALLED_FETCHES = 50
 
@@ -65,6 +75,21 @@ class _Chunk(Generic[T]):
     delta: int
 
 
+@define
+class _State(Generic[T]):
+    """What the iterator knows: the pages held, the range covered, the listing's shift."""
+
+    baseline: int
+    held: list[_Chunk[T]]
+    covered: float = 0
+    delta: int = 0
+    changed: bool = False
+
+    def gap_closed(self) -> bool:
+        """A held page starts inside the covered range: something can be yielded."""
+        return any(c.start <= self.covered for c in self.held)
+
+
 def _chunk(page: Page[T], offset: int, length: int, baseline: int) -> _Chunk[T]:
     delta = page.total_records - baseline
     first = offset * length
@@ -74,21 +99,56 @@ def _chunk(page: Page[T], offset: int, length: int, baseline: int) -> _Chunk[T]:
     return _Chunk(first - delta, end, page.records, delta)
 
 
-async def _fetch_all(
-    fetch: FetchPage[T], offsets: Sequence[int], length: int
-) -> list[tuple[int, Page[T]]]:
-    """The pages at ``offsets``, fetched concurrently, in the order they completed."""
-    if len(offsets) == 1:
-        return [(offsets[0], await fetch(offsets[0], length))]
-    done: list[tuple[int, Page[T]]] = []
+async def _fetch_window(
+    fetch: FetchPage[T], state: _State[T], *, page_length: int, prefetch: int
+) -> None:
+    """Fetch the page holding the first position not yet covered, and more while calm.
 
-    async def one(offset: int) -> None:
-        done.append((offset, await fetch(offset, length)))
+    While the listing is unchanged, up to ``1 + prefetch`` requests are in flight, and
+    each one that completes starts the next page (no further than ``2 * (1 + prefetch)``
+    pages ahead). New pages stop once the listing changed or the page needed has arrived;
+    the ones in flight are awaited, so the task group is gone before anything is yielded.
+    A failed request cancels the others, and its error is raised as is (not in a group).
+    """
+    start = max(0, int(state.covered) + state.delta) // page_length
+    window = 1 if state.changed or state.held else 1 + prefetch
+    horizon = start + 2 * window
+    in_flight: set[int] = set()
+    next_offset = start
 
+    def launch(tg: anyio.abc.TaskGroup) -> None:
+        nonlocal next_offset
+        while next_offset == start or (
+            len(in_flight) < window
+            and next_offset < horizon
+            and next_offset * page_length < state.baseline + state.delta
+            and not state.changed
+            and not state.gap_closed()
+        ):
+            in_flight.add(next_offset)
+            tg.start_soon(one, tg, next_offset)
+            next_offset += 1
+
+    async def one(tg: anyio.abc.TaskGroup, offset: int) -> None:
+        try:
+            page = await fetch(offset, page_length)
+        except Exception as exc:  # the first error cancels the others and is raised as is
+            errors.append(exc)
+            tg.cancel_scope.cancel()
+            return
+        chunk = _chunk(page, offset, page_length, state.baseline)
+        if chunk.delta != state.delta:
+            state.changed = True
+            state.delta = chunk.delta
+        state.held.append(chunk)
+        in_flight.discard(offset)
+        launch(tg)
+
+    errors: list[Exception] = []
     async with anyio.create_task_group() as tg:
-        for offset in offsets:
-            tg.start_soon(one, offset)
-    return done
+        launch(tg)
+    if errors:
+        raise errors[0]
 
 
 async def iterate(
@@ -103,31 +163,28 @@ async def iterate(
     ``fetch(page_offset, page_length)`` returns one page; ``key`` identifies a record.
     """
     first = await fetch(0, page_length)
-    baseline = first.total_records
+    state = _State(first.total_records, [_chunk(first, 0, page_length, first.total_records)])
+    held = state.held
     seen: set[Hashable] = set()
-    held: list[_Chunk[T]] = [_chunk(first, 0, page_length, baseline)]
-    covered: float = 0
-    delta = 0
-    changed = False
     stalled = 0
     while True:
         # Yield, in order, every held page that now joins the covered range.
         progressed = False
         while True:
-            ready = [c for c in held if c.start <= covered]
+            ready = [c for c in held if c.start <= state.covered]
             if not ready:
                 break
             chunk = min(ready, key=lambda c: c.start)
             held.remove(chunk)
-            if chunk.end > covered:
-                covered = chunk.end
+            if chunk.end > state.covered:
+                state.covered = chunk.end
                 progressed = True
             for record in chunk.records:
                 k = key(record)
                 if k not in seen:
                     seen.add(k)
                     yield record
-        if covered >= baseline:
+        if state.covered >= state.baseline:
             return
         stalled = 0 if progressed else stalled + 1
         if stalled > _MAX_STALLED_FETCHES:
@@ -135,19 +192,8 @@ async def iterate(
                 f"the listing kept changing faster than it could be read ({stalled} pages "
                 "in a row brought nothing new); try again, or page with a filter"
             )
-        # Fetch the page holding the first position not yet covered, and more while calm.
-        start = max(0, int(covered) + delta) // page_length
-        count = 1 if changed or held else 1 + prefetch
-        current_total = baseline + delta
-        offsets = [start] + [
-            q for q in range(start + 1, start + count) if q * page_length < current_total
-        ]
-        for offset, page in await _fetch_all(fetch, offsets, page_length):
-            chunk = _chunk(page, offset, page_length, baseline)
-            if chunk.delta != delta:
-                changed = True
-                delta = chunk.delta
-            held.append(chunk)
+        # No task outlives this call: nothing is running while a record is yielded.
+        await _fetch_window(fetch, state, page_length=page_length, prefetch=prefetch)
         # Pages beyond a gap are kept only as a shortcut: dropping them is always safe.
         held.sort(key=lambda c: c.start)
-        del held[prefetch + 2 :]
+        del held[2 * (1 + prefetch) + 1 :]

@@ -168,6 +168,99 @@ async def test_prefetch_fetches_pages_concurrently(
     assert sorted(fake.offsets) == [0, 1, 2, 3, 4]
 
 
+def count_in_flight(fake: FakeFolder, hold: Callable[[int, dict[str, Any]], Any]) -> dict[str, Any]:
+    """Wrap the fake's list endpoint: count requests in flight, and hold each in ``hold``."""
+    stats: dict[str, Any] = {"in_flight": 0, "peak": 0, "started": []}
+
+    async def on_list(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params.get("pageOffset", 0))
+        stats["in_flight"] += 1
+        stats["peak"] = max(stats["peak"], stats["in_flight"])
+        stats["started"].append(offset)
+        try:
+            with anyio.fail_after(5):
+                await hold(offset, stats)
+            return await fake.on_list(request)
+        finally:
+            stats["in_flight"] -= 1
+
+    fake.route.side_effect = on_list
+    return stats
+
+
+async def test_the_window_slides_past_a_slow_page(
+    router: respx.MockRouter, session: gw.Session
+) -> None:
+    """While the page needed next is slow, each page that completes starts another."""
+    fake = FakeFolder(router, name="sent", count=200)
+    window = 1 + 3  # the page needed and prefetch=3 ahead
+    full = anyio.Event()
+
+    async def hold(offset: int, stats: dict[str, Any]) -> None:
+        if stats["in_flight"] == window:
+            full.set()
+        if offset == 0:
+            return
+        await full.wait()  # every request of the window is in flight at once
+        if offset == 1:  # the page needed next: released only once 5..8 have started too
+            while 8 not in stats["started"]:
+                await anyio.sleep(0.001)
+
+    stats = count_in_flight(fake, hold)
+    ids = await collect(session.sent.iter(page_length=10, prefetch=3))
+    assert len(ids) == len(set(ids)) == 200
+    assert ids == [m.id for m in sorted(fake.messages, key=lambda m: -m.ts)]
+    assert stats["peak"] == window  # never more than 1 + prefetch requests in flight
+    assert sorted(stats["started"]) == list(range(20))  # every page once: nothing wasted
+    assert stats["in_flight"] == 0
+
+
+async def test_nothing_runs_while_a_record_is_yielded_and_break_leaves_nothing(
+    router: respx.MockRouter, session: gw.Session
+) -> None:
+    fake = FakeFolder(router, name="sent", count=500)
+
+    async def hold(offset: int, stats: dict[str, Any]) -> None:
+        await anyio.sleep(0.001 * (offset % 3))  # pages complete out of order
+
+    stats = count_in_flight(fake, hold)
+    iterator = session.sent.iter(page_length=10, prefetch=4)
+    seen = 0
+    async for _ in iterator:
+        assert stats["in_flight"] == 0  # no request runs while the caller holds a record
+        seen += 1
+        if seen == 150:
+            break
+    await iterator.aclose()  # type: ignore[attr-defined]
+    requests = len(stats["started"])
+    assert requests <= 15 + 2 * 5  # lazy: at most the window's horizon past the break
+    await anyio.sleep(0.05)
+    assert stats["in_flight"] == 0
+    assert len(stats["started"]) == requests  # nothing started after the loop ended
+
+
+async def test_a_failed_page_raises_its_own_error_not_a_group(
+    router: respx.MockRouter, session: gw.Session
+) -> None:
+    fake = FakeFolder(router, name="sent", count=100)
+
+    async def hold(offset: int, stats: dict[str, Any]) -> None:
+        await anyio.sleep(0)
+
+    stats = count_in_flight(fake, hold)
+    wrapped = fake.route.side_effect
+
+    async def on_list(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("pageOffset") == "3":
+            return httpx.Response(404, json={"message": "gone"})
+        return await wrapped(request)  # type: ignore[no-any-return,operator,misc]
+
+    fake.route.side_effect = on_list
+    with pytest.raises(gw.NotFoundError):
+        await collect(session.sent.iter(page_length=10, prefetch=4))
+    assert stats["in_flight"] == 0
+
+
 async def test_breaking_out_stops_fetching(router: respx.MockRouter, session: gw.Session) -> None:
     fake = FakeFolder(router, name="sent", count=500)
     iterator = session.sent.iter(page_length=10, prefetch=0)
