@@ -12,7 +12,8 @@ rules live in one place:
 * `resolve_destination` maps a user's `dest` (a directory or a file path) plus a server
   name to the final path;
 * `extract_zip` extracts an untrusted archive (zip-slip, symlinks, zip bombs, corrupt data)
-  all-or-nothing; `read_batch_layout` reads the batch-download shape
+  all-or-nothing (`extract_zip_groups`: several directories from one archive, opened
+  once); `read_batch_layout` reads the batch-download shape
   `<message-id>/<attachment>` + `<message-id>/.error`.
 
 This module knows nothing of HTTP.
@@ -51,7 +52,9 @@ __all__ = [
     "BatchFolder",
     "ExtractedMember",
     "ProgressCallback",
+    "ZipGroup",
     "extract_zip",
+    "extract_zip_groups",
     "parse_content_disposition",
     "publish_directory",
     "read_batch_layout",
@@ -919,15 +922,7 @@ async def extract_zip(
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_publish_all, targets, published, fsync, dest)
     except BaseException:
-        for _, target in targets:
-            target.abort()
-        for directory in reversed(created):  # leave no empty directories behind
-            with contextlib.suppress(OSError):
-                directory.rmdir()
-        if not overwrite:  # roll back what we created; replaced files cannot be restored
-            for target in published:
-                with contextlib.suppress(OSError):
-                    os.unlink(target.path)
+        _roll_back(targets, published, created, overwrite)
         raise
     finally:
         zf.close()
@@ -952,6 +947,120 @@ def _publish_all(
                 directory = directory.parent
         for directory in sorted(to_sync, key=lambda p: len(p.parts), reverse=True):
             _fsync_dir(directory)
+
+
+def _optional_names(names: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if names is None else tuple(names)
+
+
+@attrs.frozen
+class ZipGroup:
+    """One part of an archive for `extract_zip_groups`: what goes into which directory."""
+
+    dest_dir: Path = attrs.field(converter=Path)
+    """Where this group's members go (created if missing)."""
+    members: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_names)
+    """Exact member names to extract (`KeyError` if one is missing); None: all of them."""
+    strip_prefix: str | None = None
+    """Only members whose name starts with it, with it removed (as for `extract_zip`)."""
+
+
+async def extract_zip_groups(
+    zip_path: str | os.PathLike[str],
+    groups: Iterable[ZipGroup],
+    *,
+    max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
+    max_members: int = DEFAULT_MAX_MEMBERS,
+    overwrite: bool = False,
+    fsync: bool = True,
+    done: list[list[ExtractedMember]] | None = None,
+) -> list[list[ExtractedMember]]:
+    """Extract several groups of one archive, each into its own directory; open it once.
+
+    Equivalent to one `extract_zip(zip_path, g.dest_dir, members=g.members,
+    strip_prefix=g.strip_prefix, ...)` per group, in order, with every check of
+    `extract_zip` and the same all-or-nothing guarantee *per group*: a failure (or a
+    cancellation) in a group leaves nothing of that group, and raises; the groups before it
+    stay extracted. The archive is opened and parsed once and all the work runs in one
+    worker-thread call. *max_total_size* caps the uncompressed bytes of the whole call.
+    Returns each group's members, in order; with *done*, each group's list is appended to
+    it as soon as the group is in place, so after an error it tells which groups are.
+    """
+    jobs = tuple(groups)
+    finished: list[list[ExtractedMember]] = [] if done is None else done
+    start = len(finished)
+    await anyio.to_thread.run_sync(
+        _extract_groups_sync,
+        zip_path,
+        jobs,
+        max_total_size,
+        max_members,
+        overwrite,
+        fsync,
+        finished,
+    )
+    return finished[start:]
+
+
+def _extract_groups_sync(
+    zip_path: str | os.PathLike[str],
+    groups: tuple[ZipGroup, ...],
+    max_total_size: int,
+    max_members: int,
+    overwrite: bool,
+    fsync: bool,
+    done: list[list[ExtractedMember]],
+) -> None:
+    with _open_zip(zip_path) as zf:
+        budget = [max_total_size]  # real bytes, over all groups
+        declared = max_total_size  # declared bytes left, over all groups
+        for group in groups:
+            anyio.from_thread.check_cancelled()
+            selected = None if group.members is None else frozenset(group.members)
+            targets: list[tuple[_Planned, AtomicFile]] = []
+            published: list[AtomicFile] = []
+            created: list[Path] = []
+            dest = group.dest_dir
+            try:
+                dest.mkdir(parents=True, exist_ok=True)
+                plans = _plan(
+                    zf,
+                    dest,
+                    max_total_size=declared,
+                    max_members=max_members,
+                    overwrite=overwrite,
+                    strip_prefix=group.strip_prefix,
+                    members=selected,
+                )
+                declared -= sum(plan.info.file_size for plan in plans)
+                for plan in plans:
+                    target = AtomicFile(plan.path, overwrite=overwrite, fsync=fsync)
+                    targets.append((plan, target))
+                    _extract_member_sync(zf, plan, target, budget, created)
+                _publish_all(targets, published, fsync, dest)  # no cancellation point inside
+            except BaseException:
+                _roll_back(targets, published, created, overwrite)
+                raise
+            done.append(
+                [ExtractedMember(p.info.filename, t.path, t.bytes_written) for p, t in targets]
+            )
+
+
+def _roll_back(
+    targets: list[tuple[_Planned, AtomicFile]],
+    published: list[AtomicFile],
+    created: list[Path],
+    overwrite: bool,
+) -> None:
+    for _, target in targets:
+        target.abort()
+    for directory in reversed(created):  # leave no empty directories behind
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+    if not overwrite:  # roll back what we created; replaced files cannot be restored
+        for target in published:
+            with contextlib.suppress(OSError):
+                os.unlink(target.path)
 
 
 def _read_batch_layout_sync(

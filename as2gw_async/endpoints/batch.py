@@ -30,8 +30,10 @@ from ..errors import APIStatusError, IntegrityError, NotFoundError
 from ..files import (
     DEFAULT_MAX_TOTAL_SIZE,
     BatchFolder,
+    ExtractedMember,
     ProgressCallback,
-    extract_zip,
+    ZipGroup,
+    extract_zip_groups,
     read_batch_layout,
     safe_filename,
     safe_message_dirname,
@@ -276,16 +278,21 @@ class _Job:
                     got = _truncated_members(layout, ids, *truncation)
                     # The answer makes sense: the gateway marked none after message m.
                     at_risk = {i: None for i in ids[: complete + 1] if i in at_risk}
+                # Every message's members come out of the archive in one pass (opened once);
+                # each message is still all-or-nothing, in request order.
+                work: list[tuple[str, list[str]]] = []
                 for position, message_id in enumerate(ids[:complete]):
                     resumed = partial if position == 0 else None
-                    await self._take_complete(archive, message_id, layout.get(message_id), resumed)
-                    at_risk.pop(message_id, None)
+                    self._take_complete(message_id, layout.get(message_id), resumed, work)
+                names: tuple[str, ...] = ()
+                if truncation is not None:
+                    message_id = ids[complete]
+                    before = partial.names if (complete == 0 and partial is not None) else ()
+                    names = self._take_members(message_id, got, before, work)
+                await self._extract(archive, work, ids[:complete], at_risk)
                 if truncation is None:
                     return [], None
                 m = complete
-                message_id = ids[m]
-                before = partial.names if (m == 0 and partial is not None) else ()
-                names = await self._take_members(archive, message_id, got, before)
             # The archive is gone; finish message m with calls of our own.
             if m > 0 and not names:
                 return ids[m:], None  # nothing of it yet: it opens the next request
@@ -348,14 +355,15 @@ class _Job:
 
     # -- writing files -----------------------------------------------------------------
 
-    async def _take_complete(
+    def _take_complete(
         self,
-        archive: FetchedArchive,
         message_id: str,
         folder: BatchFolder | None,
         partial: _Partial | None,
+        work: list[tuple[str, list[str]]],
     ) -> None:
-        """Record a message the response holds completely: its files, or its error."""
+        """Record a message the response holds completely: its error, or its members to
+        extract (added to ``work``)."""
         if folder is not None and folder.error is not None:
             self.errors[message_id] = folder.error or "the gateway reported an error"
             self.files.pop(message_id, None)
@@ -368,19 +376,20 @@ class _Job:
             return
         members = folder.attachments if folder is not None else ()
         before = partial.names if partial is not None else ()
-        await self._take_members(archive, message_id, members, before)
+        self._take_members(message_id, members, before, work)
 
-    async def _take_members(
+    def _take_members(
         self,
-        archive: FetchedArchive,
         message_id: str,
         members: Sequence[str],
         before: tuple[str, ...],
+        work: list[tuple[str, list[str]]],
     ) -> tuple[str, ...]:
-        """Extract ``members`` of a message, skipping those already on disk (``before``).
+        """Plan the extraction of ``members`` of a message, skipping those already on disk.
 
         The gateway sends a resumed message from its first attachment again: the repeated
-        members must be the ones written before. Returns every member name now on disk.
+        members must be the ones written before. Appends ``(message_id, members to write)``
+        to ``work`` (see `_extract`); returns every member name on disk once it has run.
         """
         repeated = min(len(members), len(before))
         if tuple(members[:repeated]) != before[:repeated]:
@@ -388,23 +397,54 @@ class _Job:
                 f"the gateway resent different attachments for {message_id!r} after a "
                 f"truncation: {list(members[:repeated])!r} instead of {list(before[:repeated])!r}"
             )
-        files = self.files.setdefault(message_id, [])
+        self.files.setdefault(message_id, [])
         todo = list(members[len(before) :])
-        if todo:
-            extracted = await extract_zip(
-                archive.path,
-                self.dest / safe_message_dirname(message_id),
-                members=todo,
-                strip_prefix=message_id + "/",
-                overwrite=self.overwrite,
-                max_total_size=self.max_total_size,
-            )
-            prefix = len(message_id) + 1
-            files.extend(
-                DownloadedFile(path=m.path, name=safe_filename(m.name[prefix:]), size=m.size)
-                for m in extracted
-            )
+        work.append((message_id, todo))
         return before + tuple(todo)
+
+    async def _extract(
+        self,
+        archive: FetchedArchive,
+        work: list[tuple[str, list[str]]],
+        complete: Sequence[str],
+        at_risk: dict[str, None],
+    ) -> None:
+        """Extract every message of ``work`` in one pass, each into its own directory.
+
+        Each message is all or nothing (`extract_zip_groups`); ``complete`` messages leave
+        ``at_risk`` once they and every message before them are on disk, even on failure.
+        """
+        todo = [(message_id, names) for message_id, names in work if names]
+        done: list[list[ExtractedMember]] = []
+        try:
+            if todo:
+                await extract_zip_groups(
+                    archive.path,
+                    [
+                        ZipGroup(
+                            self.dest / safe_message_dirname(message_id),
+                            members=names,
+                            strip_prefix=message_id + "/",
+                        )
+                        for message_id, names in todo
+                    ],
+                    overwrite=self.overwrite,
+                    max_total_size=self.max_total_size,
+                    done=done,
+                )
+        finally:
+            for (message_id, _), extracted in zip(todo, done, strict=False):
+                prefix = len(message_id) + 1
+                self.files[message_id].extend(
+                    DownloadedFile(path=m.path, name=safe_filename(m.name[prefix:]), size=m.size)
+                    for m in extracted
+                )
+            written = {message_id for (message_id, _), _ in zip(todo, done, strict=False)}
+            pending = {message_id for message_id, _ in todo} - written
+            for message_id in complete:
+                if message_id in pending:
+                    break  # this one failed: it and every message after it stay at risk
+                at_risk.pop(message_id, None)
 
     async def _fallback(self, message_id: str, start: int, count: int) -> None:
         """Fetch attachments ``start..count-1`` one by one, then mark the message read."""

@@ -20,7 +20,9 @@ from as2gw_async.files import (
     AtomicFile,
     BatchFolder,
     ExtractedMember,
+    ZipGroup,
     extract_zip,
+    extract_zip_groups,
     parse_content_disposition,
     read_batch_layout,
     remove_stale_temp_files,
@@ -743,3 +745,115 @@ def test_publish_directory_moves_whole_and_refuses_to_replace(tmp_path: Path) ->
             publish_directory(again, target)
     assert again.is_dir()
     assert (final / "a.edi").read_bytes() == b"ISA"
+
+
+# --- extract_zip_groups: one archive, several directories ----------------------------------
+
+
+async def test_extract_zip_groups_one_pass(tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "batch.zip",
+        {"m1/": b"", "m1/a.txt": b"a", "m1/b.txt": b"bb", "m2/a.txt": b"ccc", "m3/x": b"x"},
+    )
+    out = tmp_path / "out"
+    opened = 0
+    original = zipfile.ZipFile.__init__
+
+    def counting_init(self: zipfile.ZipFile, *args: object, **kwargs: object) -> None:
+        nonlocal opened
+        opened += 1
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(zipfile.ZipFile, "__init__", counting_init)
+        result = await extract_zip_groups(
+            archive,
+            [
+                ZipGroup(out / "one", members=["m1/a.txt", "m1/b.txt"], strip_prefix="m1/"),
+                ZipGroup(out / "two", strip_prefix="m2/"),
+            ],
+            fsync=False,
+        )
+    assert opened == 1
+    assert result == [
+        [
+            ExtractedMember("m1/a.txt", out / "one" / "a.txt", 1),
+            ExtractedMember("m1/b.txt", out / "one" / "b.txt", 2),
+        ],
+        [ExtractedMember("m2/a.txt", out / "two" / "a.txt", 3)],
+    ]
+    assert listing(out) == ["one", "one/a.txt", "one/b.txt", "two", "two/a.txt"]
+
+
+async def test_extract_zip_groups_all_or_nothing_per_group(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "b.zip", {"m1/a.txt": b"a", "m2/a.txt": b"b", "m2/c.txt": b"c"})
+    out = tmp_path / "out"
+    (out / "two").mkdir(parents=True)
+    (out / "two" / "c.txt").write_bytes(b"theirs")
+    done: list[list[ExtractedMember]] = []
+    with pytest.raises(FileExistsError):
+        await extract_zip_groups(
+            archive,
+            [
+                ZipGroup(out / "one", strip_prefix="m1/"),
+                ZipGroup(out / "two", strip_prefix="m2/"),
+                ZipGroup(out / "three", strip_prefix="m1/"),
+            ],
+            done=done,
+        )
+    assert done == [[ExtractedMember("m1/a.txt", out / "one" / "a.txt", 1)]]
+    assert listing(out) == ["one", "one/a.txt", "two", "two/c.txt"]
+    assert (out / "two" / "c.txt").read_bytes() == b"theirs"
+
+
+@pytest.mark.parametrize("name", ["m1/../../evil.txt", "m1/..\\evil.txt"])
+async def test_extract_zip_groups_keeps_every_check(tmp_path: Path, name: str) -> None:
+    archive = make_zip(tmp_path / "s.zip", {"m1/ok.txt": b"ok", name: b"x"})
+    out = tmp_path / "out"
+    with pytest.raises(IntegrityError):
+        await extract_zip_groups(archive, [ZipGroup(out / "one", strip_prefix="m1/")])
+    assert listing(out) == ["one"]
+    with pytest.raises(KeyError):
+        await extract_zip_groups(archive, [ZipGroup(out / "one", members=["nope"])])
+
+
+async def test_extract_zip_groups_size_cap_covers_the_whole_call(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "c.zip", {"m1/a": b"a" * 600, "m2/a": b"b" * 600})
+    out = tmp_path / "out"
+    groups = [ZipGroup(out / "1", strip_prefix="m1/"), ZipGroup(out / "2", strip_prefix="m2/")]
+    with pytest.raises(IntegrityError, match="zip bomb"):
+        await extract_zip_groups(archive, groups, max_total_size=1000, fsync=False)
+    assert listing(out) == ["1", "1/a", "2"]
+
+
+# --- AtomicFile.create: path and temporary file in one worker-thread call ------------------
+
+
+async def test_atomic_create_chooses_the_path_in_the_thread(tmp_path: Path) -> None:
+    threads: list[int] = []
+
+    def destination() -> Path:
+        threads.append(threading.get_ident())
+        (tmp_path / "sub").mkdir()
+        return tmp_path / "sub" / "f.bin"
+
+    async with await AtomicFile.create(destination, expected_size=3) as f:
+        assert f.temp_path is not None
+        assert f.temp_path.exists()
+        await f.write(b"abc")
+    assert threads != [threading.get_ident()]
+    assert f.committed
+    assert listing(tmp_path) == ["sub", "sub/f.bin"]
+
+
+async def test_atomic_create_failure_and_cancellation_leave_nothing(tmp_path: Path) -> None:
+    def refuse() -> Path:
+        raise FileExistsError("taken")
+
+    with pytest.raises(FileExistsError):
+        await AtomicFile.create(refuse)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await AtomicFile.create(lambda: tmp_path / "g.bin")
+    assert scope.cancelled_caught
+    assert listing(tmp_path) == []
