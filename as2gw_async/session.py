@@ -11,7 +11,7 @@ import os
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 from urllib.parse import quote
 
 import anyio
@@ -85,6 +85,8 @@ class Session:
     One ``httpx.AsyncClient`` is shared by every call; pass ``http_client`` to bring your
     own (the session then leaves closing it to you). ``rate_limit`` paces requests on the
     client side (the gateway allows 50 requests per 10 s); ``None`` turns it off.
+    ``transport="aiohttp"`` builds that client on aiohttp instead of httpx's own pool (much
+    faster at high concurrency; asyncio only; needs the extra ``as2gw_async[aiohttp]``).
     """
 
     def __init__(
@@ -102,9 +104,17 @@ class Session:
         allow_insecure_http: bool = False,
         verify: ssl.SSLContext | str | bool = True,
         http_client: httpx.AsyncClient | None = None,
+        transport: Literal["httpx", "aiohttp"] = "httpx",
     ) -> None:
         if not username or not password:
             raise ValueError("username and password are both required")
+        if transport not in ("httpx", "aiohttp"):
+            raise ValueError(
+                f'transport must be "httpx" or "aiohttp", not {transport!r}; to use another '
+                "httpx transport pass http_client=httpx.AsyncClient(transport=...)"
+            )
+        if transport == "aiohttp" and http_client is not None:
+            raise ValueError('pass either http_client or transport="aiohttp", not both')
         self.username = username
         self._password = password
         self._base_url = self._check_base_url(base_url, allow_insecure_http)
@@ -113,6 +123,11 @@ class Session:
         )
         self._limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self._owns_client = http_client is None
+        if http_client is None and transport == "aiohttp":
+            from ._aiohttp import aiohttp_client
+
+            http_client = aiohttp_client(timeout=timeout, limits=limits, verify=verify)
+            # still ours to close: _owns_client was decided above
         self._client = http_client or httpx.AsyncClient(
             timeout=timeout, limits=limits, verify=verify, follow_redirects=False
         )
