@@ -33,10 +33,10 @@ Fetching: while ``totalRecords`` stays what it was, a sliding window keeps up to
 ``1 + prefetch`` page requests in flight (the page needed and ``prefetch`` ahead), starting
 the next page as soon as one completes. Once it changes, pages are fetched one at a time.
 The window lives in a task group that is entered and left between two yields: it slides
-until the page needed next has arrived, then stops starting pages, lets the ones in flight
-finish (their pages are kept, not wasted), and closes before any record is yielded. So no
-request is ever running while the caller holds a record, and breaking out of the loop
-leaves nothing behind (an async generator must not yield inside a task group).
+over the next ``2 * (1 + prefetch)`` pages, lets the last requests finish, and closes
+before any record is yielded (so the pipeline drains once per two windows, not once per
+page). No request is ever running while the caller holds a record, and breaking out of
+the loop leaves nothing behind (an async generator must not yield inside a task group).
 """
 
 from __future__ import annotations
@@ -85,10 +85,6 @@ class _State(Generic[T]):
     delta: int = 0
     changed: bool = False
 
-    def gap_closed(self) -> bool:
-        """A held page starts inside the covered range: something can be yielded."""
-        return any(c.start <= self.covered for c in self.held)
-
 
 def _chunk(page: Page[T], offset: int, length: int, baseline: int) -> _Chunk[T]:
     delta = page.total_records - baseline
@@ -104,15 +100,17 @@ async def _fetch_window(
 ) -> None:
     """Fetch the page holding the first position not yet covered, and more while calm.
 
-    While the listing is unchanged, up to ``1 + prefetch`` requests are in flight, and
-    each one that completes starts the next page (no further than ``2 * (1 + prefetch)``
-    pages ahead). New pages stop once the listing changed or the page needed has arrived;
-    the ones in flight are awaited, so the task group is gone before anything is yielded.
-    A failed request cancels the others, and its error is raised as is (not in a group).
+    While the listing is unchanged, up to ``1 + prefetch`` requests are in flight and each
+    one that completes starts the next page, up to ``2 * (1 + prefetch)`` pages from the
+    one needed (which bounds both the pages held and the fetching ahead of the caller).
+    After a change (or with ``prefetch=0``) only the page needed is fetched. The call
+    returns once every request it started has completed: the task group is gone before
+    anything is yielded. A failed request cancels the others, and its own error is raised
+    (not an exception group).
     """
     start = max(0, int(state.covered) + state.delta) // page_length
     window = 1 if state.changed or state.held else 1 + prefetch
-    horizon = start + 2 * window
+    horizon = start + (2 * window if window > 1 else 1)
     in_flight: set[int] = set()
     next_offset = start
 
@@ -123,7 +121,6 @@ async def _fetch_window(
             and next_offset < horizon
             and next_offset * page_length < state.baseline + state.delta
             and not state.changed
-            and not state.gap_closed()
         ):
             in_flight.add(next_offset)
             tg.start_soon(one, tg, next_offset)
