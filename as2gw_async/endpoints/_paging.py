@@ -58,7 +58,7 @@ T = TypeVar("T")
 
 #: Pages fetched ahead, concurrently with the one needed, while the listing is unchanged.
 #: The session's rate limiter paces every request, so a wider window cannot cause 429s.
-DEFAULT_PREFETCH = 8
+DEFAULT_PREFETCH = 16
 #: Requests in a row that may leave ``covered`` where it was before the iterator gives up.
 _MAX_STALLED_FETCHES = 50
 
