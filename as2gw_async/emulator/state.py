@@ -710,19 +710,10 @@ class Gateway:
                 default=-1,
             )
             ts = max(ts, last + 1)
-            failed = Message(
-                folder="failed",
-                as2_message_id=msg.as2_message_id,
-                persisted_timestamp=ts,
-                seq=self._next_seq(),
-                station=msg.station,
-                partner=msg.partner,
-                partner_type=msg.partner_type,
-                attachments=list(msg.attachments),
-                subject=msg.subject,
-                compressed=msg.compressed,
-                encrypted=msg.encrypted,
-                signed=msg.signed,
+            failed = self._record_of(
+                msg,
+                "failed",
+                ts,
                 mdn_status="No MDN",
                 delivery_status="Not Delivered",
                 transport_status=partner.fail_status if partner is not None else None,
@@ -735,22 +726,7 @@ class Gateway:
                 msg.next_attempt_at = at + self.retry_interval
             return
         del self._queued[msg.as2_message_id]
-        sent = Message(
-            folder="sent",
-            as2_message_id=msg.as2_message_id,
-            persisted_timestamp=ts,
-            seq=self._next_seq(),
-            station=msg.station,
-            partner=msg.partner,
-            partner_type=msg.partner_type,
-            attachments=list(msg.attachments),
-            subject=msg.subject,
-            compressed=msg.compressed,
-            encrypted=msg.encrypted,
-            signed=msg.signed,
-            delivery_status="Delivered",
-            transport_status=200,
-        )
+        sent = self._record_of(msg, "sent", ts, delivery_status="Delivered", transport_status=200)
         if msg.mdn_requested:
             sent.mdn_status = "Received"
             sent.mdn = _make_mdn(sent, ts + 1, sender=msg.station, recipient=msg.partner)
@@ -770,6 +746,24 @@ class Gateway:
         if folder == "queued":
             return list(self._queued.values())
         raise ValueError(f"unknown folder {folder!r}; one of {FOLDERS}")
+
+    def _record_of(self, msg: Message, folder: str, ts: int, **outcome: Any) -> Message:
+        """A new record of the queued ``msg`` in ``folder`` (sent, or one failed attempt)."""
+        return Message(
+            folder=folder,
+            as2_message_id=msg.as2_message_id,
+            persisted_timestamp=ts,
+            seq=self._next_seq(),
+            station=msg.station,
+            partner=msg.partner,
+            partner_type=msg.partner_type,
+            attachments=list(msg.attachments),
+            subject=msg.subject,
+            compressed=msg.compressed,
+            encrypted=msg.encrypted,
+            signed=msg.signed,
+            **outcome,
+        )
 
     def messages(self, folder: str) -> list[Message]:
         """Every record of a folder, in insertion order (failed: one per attempt)."""
