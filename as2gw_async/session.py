@@ -18,6 +18,7 @@ import anyio
 import httpx
 from attrs import define
 
+from ._httpcore import speed_up_pool
 from .auth import TokenManager, parse_expiry
 from .errors import (
     APIConnectionError,
@@ -128,9 +129,12 @@ class Session:
 
             http_client = aiohttp_client(timeout=timeout, limits=limits, verify=verify)
             # still ours to close: _owns_client was decided above
-        self._client = http_client or httpx.AsyncClient(
-            timeout=timeout, limits=limits, verify=verify, follow_redirects=False
-        )
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                timeout=timeout, limits=limits, verify=verify, follow_redirects=False
+            )
+            speed_up_pool(http_client)  # ours: a cheaper idle-connection check (_httpcore.py)
+        self._client = http_client
         self._tokens = TokenManager(self._authorize, refresh_margin=token_refresh_margin)
         self.stats = SessionStats()
 
