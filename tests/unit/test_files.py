@@ -857,3 +857,50 @@ async def test_atomic_create_failure_and_cancellation_leave_nothing(tmp_path: Pa
         await AtomicFile.create(lambda: tmp_path / "g.bin")
     assert scope.cancelled_caught
     assert listing(tmp_path) == []
+
+
+async def test_atomic_write_bytes_many_at_once(tmp_path: Path) -> None:
+    """Concurrent small writes share worker-thread calls, and each has its own outcome."""
+    (tmp_path / "f007.bin").write_bytes(b"already here")
+    outcomes: dict[int, object] = {}
+
+    def destination(n: int) -> Path:
+        if n == 13:
+            raise PermissionError("no")
+        return tmp_path / f"f{n:03}.bin"
+
+    async def one(n: int) -> None:
+        size = 4 if n == 21 else None  # 21's body is shorter than its Content-Length said
+        try:
+            f = await AtomicFile.write_bytes(
+                lambda: destination(n), b"%03d" % n, expected_size=size
+            )
+            outcomes[n] = (f.path.name, f.bytes_written, f.committed)
+        except Exception as exc:
+            outcomes[n] = type(exc).__name__
+
+    async with anyio.create_task_group() as tg:
+        for n in range(40):
+            tg.start_soon(one, n)
+
+    assert outcomes[7] == "FileExistsError"
+    assert outcomes[13] == "PermissionError"
+    assert outcomes[21] == "IntegrityError"
+    for n in set(range(40)) - {7, 13, 21}:
+        assert outcomes[n] == (f"f{n:03}.bin", 3, True)
+        assert (tmp_path / f"f{n:03}.bin").read_bytes() == b"%03d" % n
+    assert (tmp_path / "f007.bin").read_bytes() == b"already here"  # never replaced
+    assert len(listing(tmp_path)) == 38  # 37 new files and the old one: no temporary files
+
+
+async def test_atomic_write_bytes_overwrite_and_cancellation(tmp_path: Path) -> None:
+    target = tmp_path / "x.bin"
+    target.write_bytes(b"old")
+    f = await AtomicFile.write_bytes(lambda: target, b"new", overwrite=True)
+    assert f.committed
+    assert target.read_bytes() == b"new"
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await AtomicFile.write_bytes(lambda: tmp_path / "y.bin", b"never")
+    assert scope.cancelled_caught
+    assert listing(tmp_path) == ["x.bin"]
