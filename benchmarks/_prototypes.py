@@ -8,9 +8,10 @@ They are *not* the library: tables label them "proposed", and no target is judge
     every network read through a ``BytesIO`` to cut exact 256 KiB pieces. The proposal reads
     ``aiter_bytes()`` (the pieces as they arrive, at most 64 KiB): no copy, same memory.
 ``inline``
-    ``chunk``, plus every ``anyio.to_thread.run_sync`` runs inline in the event loop: an upper
-    bound for cutting the five worker-thread round trips each downloaded file makes now
-    (destination check, destination, open, seal+fsync, publish) to one or two.
+    ``chunk``, plus every ``anyio.to_thread.run_sync`` runs inline in the event loop: the
+    upper bound of what any cut in worker-thread round trips could buy (the library makes
+    one per batch of small files, and a few per archive in ``batch_download``). Not a
+    proposal to ship: fsync in the event loop would stall every other task on a real disk.
 """
 
 from __future__ import annotations

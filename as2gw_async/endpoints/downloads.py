@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import httpx
 from attrs import frozen
@@ -295,7 +296,7 @@ def _decoded_length(response: httpx.Response) -> int | None:
 class BodySink(Protocol):
     """Where `write_body` puts the chunks: an open `AtomicFile`, or a `MemoryBody`."""
 
-    async def write(self, chunk: bytes) -> None: ...
+    async def write(self, chunk: bytes, *, checkpoint: bool = ...) -> None: ...
 
 
 class MemoryBody:
@@ -307,7 +308,9 @@ class MemoryBody:
         self._progress = progress
         self._total = total
 
-    async def write(self, chunk: bytes) -> None:
+    async def write(self, chunk: bytes, *, checkpoint: bool = True) -> None:
+        if checkpoint:
+            await anyio.lowlevel.checkpoint_if_cancelled()
         self._chunks.append(chunk)
         self._size += len(chunk)
         if self._progress is not None:
@@ -332,7 +335,7 @@ async def write_body(response: httpx.Response, file: BodySink) -> None:
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     chunks = response.aiter_raw() if encoding in ("", "identity") else response.aiter_bytes()
     async for chunk in chunks:
-        await file.write(chunk)
+        await file.write(chunk, checkpoint=False)  # the read was a cancellation point
     received = response.num_bytes_downloaded
     if expected is not None and received != expected:
         raise IntegrityError(

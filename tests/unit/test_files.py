@@ -904,3 +904,16 @@ async def test_atomic_write_bytes_overwrite_and_cancellation(tmp_path: Path) -> 
         await AtomicFile.write_bytes(lambda: tmp_path / "y.bin", b"never")
     assert scope.cancelled_caught
     assert listing(tmp_path) == ["x.bin"]
+
+
+async def test_atomic_write_without_checkpoint(tmp_path: Path) -> None:
+    """``checkpoint=False`` (for loops that await a network read per chunk) skips the check."""
+    with anyio.CancelScope() as scope:
+        async with AtomicFile(tmp_path / "e.bin") as f:
+            scope.cancel()
+            await f.write(b"x", checkpoint=False)  # not a cancellation point
+            assert f.bytes_written == 1
+            await f.write(b"y")  # this one is
+            pytest.fail("not cancelled")
+    assert scope.cancelled_caught
+    assert listing(tmp_path) == []
