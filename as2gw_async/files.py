@@ -533,13 +533,17 @@ class AtomicFile:
         else for every chunk anyway (a network read), where a second check per 64 KiB chunk
         cost ~6% of a large download's CPU.
         """
-        if memoryview(chunk).nbytes > _SYNC_WRITE_MAX:
+        size = len(chunk) if type(chunk) is bytes else memoryview(chunk).nbytes
+        if size > _SYNC_WRITE_MAX:
             await anyio.to_thread.run_sync(self._write_raw, chunk)
         else:
             if checkpoint:
                 await anyio.lowlevel.checkpoint_if_cancelled()
             self._write_raw(chunk)
-        self._account(chunk)  # in the event loop: progress callbacks never run in a thread
+        # in the event loop: progress callbacks never run in a thread
+        self.bytes_written += size
+        if self._progress is not None:
+            self._progress(self.bytes_written, self.expected_size)
 
     async def commit(
         self, expected_size: int | None = None, *, expected_sha256: str | None = None
@@ -627,11 +631,11 @@ class AtomicFile:
     def _write_raw(self, chunk: bytes | bytearray | memoryview) -> None:
         if self._state != _OPEN or self._file is None:
             raise RuntimeError(f"cannot write to {self!r}")
-        view = memoryview(chunk)
-        written = self._file.write(view)
-        while written is not None and written < view.nbytes:  # an unbuffered write may be short
-            view = view[written:]
-            written = self._file.write(view)
+        written = self._file.write(chunk)
+        if written is not None and written != len(chunk):  # an unbuffered write may be short
+            view = memoryview(chunk).cast("B")[written:]
+            while view:
+                view = view[self._file.write(view) or 0 :]
         if self._hasher is not None:
             self._hasher.update(chunk)
 

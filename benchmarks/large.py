@@ -202,6 +202,9 @@ def sizes_for(cfg: Config) -> list[int]:
     return sizes
 
 
+MIN_REPS = 7
+
+
 def _label(size: int) -> str:
     return f"{size // (1024 * MB)} GiB" if size >= 1024 * MB else f"{size // MB} MiB"
 
@@ -209,7 +212,10 @@ def _label(size: int) -> str:
 def run(cfg: Config) -> Scenario:
     sizes = sizes_for(cfg)
     big = max(s for s in sizes if s <= 512 * MB)
-    reps = 1 if cfg.quick else cfg.reps
+    # At least 7: one 512 MiB download's CPU time varied from 1.0 s to 1.6 s between identical
+    # runs of the same variant on the benchmark VM (tmpfs page allocation), and the target
+    # is a 5% ratio. Each run takes about a second.
+    reps = 1 if cfg.quick else max(cfg.reps, MIN_REPS)
     sc = Scenario(
         "large",
         "large: one big attachment streamed to disk",
