@@ -540,10 +540,7 @@ class AtomicFile:
             if checkpoint:
                 await anyio.lowlevel.checkpoint_if_cancelled()
             self._write_raw(chunk)
-        # in the event loop: progress callbacks never run in a thread
-        self.bytes_written += size
-        if self._progress is not None:
-            self._progress(self.bytes_written, self.expected_size)
+        self._account(size)  # in the event loop: progress callbacks never run in a thread
 
     async def commit(
         self, expected_size: int | None = None, *, expected_sha256: str | None = None
@@ -626,7 +623,7 @@ class AtomicFile:
 
     def _write_sync(self, chunk: bytes | bytearray | memoryview) -> None:
         self._write_raw(chunk)
-        self._account(chunk)
+        self._account(memoryview(chunk).nbytes)
 
     def _write_raw(self, chunk: bytes | bytearray | memoryview) -> None:
         if self._state != _OPEN or self._file is None:
@@ -639,8 +636,8 @@ class AtomicFile:
         if self._hasher is not None:
             self._hasher.update(chunk)
 
-    def _account(self, chunk: bytes | bytearray | memoryview) -> None:
-        self.bytes_written += memoryview(chunk).nbytes
+    def _account(self, size: int) -> None:
+        self.bytes_written += size
         if self._progress is not None:
             self._progress(self.bytes_written, self.expected_size)
 
