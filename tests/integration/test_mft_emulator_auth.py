@@ -15,7 +15,9 @@ from ._mft_emulator_helpers import FakeClock, api, login
 
 def _claims(token: str) -> dict[str, object]:
     payload = token.split(".")[1]
-    data: dict[str, object] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data: dict[str, object] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
     return data
 
 

@@ -17,7 +17,8 @@ def test_raw_submit_answers_202_link_and_identifier(mft_emulator: MftEmulator) -
         body = r.json()
         assert body["message"] == "Message queued successfully"
         mid = body["messageIdentifier"]
-        assert mid.startswith("<") and mid.endswith("@mftgateway.com>")
+        assert mid.startswith("<")
+        assert mid.endswith("@mftgateway.com>")
         assert r.headers["link"] == f"{mft_emulator.base_url}/message/outbox/{mid}"
         msg = mft_emulator.gateway.message(mid)
         assert msg.subject == "Invoice 1"
@@ -82,7 +83,9 @@ def test_missing_headers_are_400(mft_emulator: MftEmulator) -> None:
         r = c.post("/message/submit", headers={"AS2-From": "MyStation"}, content=b"x")
         assert r.status_code == 400
         r = c.post(
-            "/message/submit", headers={"AS2-From": "MyStation", "AS2-To": "MyPartner"}, content=b"x"
+            "/message/submit",
+            headers={"AS2-From": "MyStation", "AS2-To": "MyPartner"},
+            content=b"x",
         )
         assert r.status_code == 400
         assert "Attachment-Name" in r.json()["message"]
