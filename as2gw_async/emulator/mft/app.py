@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message as ASGIMessage
 
+from .control import handle_control
 from .faults import Fault, format_retry_after
 from .naming import SUBMIT_FIELDS, TOKEN_FIELDS, query_param, rename
 from .state import LIST_FOLDERS, MftGateway
@@ -173,7 +174,10 @@ class _MftApp:
 
     async def handle(self, request: Request) -> Response:
         gw = self.gw
-        match = self._match(request.method, _segments(request))
+        segments = _segments(request)
+        if segments and segments[0] == "_emulator":
+            return await handle_control(gw, request, segments[1:])
+        match = self._match(request.method, segments)
         if isinstance(match, int):
             await _drain(request)
             text = "Not Found" if match == 404 else "Method Not Allowed"

@@ -282,10 +282,8 @@ def create_store_app(store: ObjectStore) -> Callable[[Scope, Receive, Send], Any
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         with store._lock:
             store.stats.requests += 1
-        fault = store.faults.take("download")
-        delay = store.faults.latency + (fault.seconds if fault and fault.kind == "delay" else 0)
-        if delay > 0:
-            await anyio.sleep(delay)
+        if store.faults.latency > 0:
+            await anyio.sleep(store.faults.latency)
         if scope["method"] not in ("GET", "HEAD"):
             await error(send, 405, "MethodNotAllowed", "The method is not allowed", path)
             return
@@ -311,6 +309,10 @@ def create_store_app(store: ObjectStore) -> Callable[[Scope, Receive, Send], Any
                     store.stats.bad_signatures += 1
             await error(send, 403, code, message, path)
             return
+        # faults hit requests that pass the checks: a refused request uses none up
+        fault = store.faults.take("download") if scope["method"] == "GET" else None
+        if fault is not None and fault.kind == "delay":
+            await anyio.sleep(fault.seconds)
         if fault is not None and fault.kind == "status":
             code = "SlowDown" if fault.status == 503 else "InternalError"
             await error(send, fault.status, code, "Injected fault", path)
