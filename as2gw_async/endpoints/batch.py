@@ -25,19 +25,18 @@ import anyio.to_thread
 import httpx
 from attrs import define, field, frozen
 
-from ..converter import structure
-from ..errors import APIStatusError, IntegrityError, NotFoundError
-from ..files import (
+from ..archives import (
     DEFAULT_MAX_TOTAL_SIZE,
     BatchFolder,
     ExtractedMember,
-    ProgressCallback,
     ZipGroup,
     extract_zip_groups,
     read_batch_layout,
-    safe_filename,
-    safe_message_dirname,
 )
+from ..atomic import ProgressCallback
+from ..converter import structure
+from ..errors import APIStatusError, IntegrityError, NotFoundError
+from ..filenames import safe_filename, safe_message_dirname
 from ..models import AS2Message, BatchResult, DownloadedFile
 from ..session import quote_id
 from .downloads import FetchedArchive, fetch_archive

@@ -33,17 +33,14 @@ import anyio.to_thread
 import httpx
 from attrs import frozen
 
+from ..archives import DEFAULT_MAX_TOTAL_SIZE, extract_zip, verify_zip
+from ..atomic import AtomicFile, ProgressCallback
 from ..errors import IntegrityError
-from ..files import (
-    DEFAULT_MAX_TOTAL_SIZE,
-    AtomicFile,
-    ProgressCallback,
-    extract_zip,
+from ..filenames import (
     parse_content_disposition,
     resolve_destination,
     safe_filename,
     safe_message_dirname,
-    verify_zip,
 )
 from ..models import DownloadedFile, Folder
 from ..session import quote_id
