@@ -24,7 +24,13 @@ import anyio.from_thread
 import anyio.to_thread
 import attrs
 
-from .atomic import AtomicFile, _exists_error, _fsync_dir
+from .atomic import (
+    AtomicFile,
+    _exists_error,
+    _fsync_dir,
+    ensure_directory,
+    remove_created_directories,
+)
 from .errors import IntegrityError
 from .filenames import _truncate_utf8, safe_filename
 
@@ -110,8 +116,7 @@ def _plan(
 ) -> list[_Planned]:
     """Validate every selected entry and choose its final path; write nothing."""
     infos = zf.infolist()
-    if len(infos) > max_members:
-        raise IntegrityError(f"archive has {len(infos)} entries, more than {max_members}")
+    _check_entry_count(infos, max_members)
     if members is not None:
         names = {info.filename for info in infos}
         missing = [m for m in members if m not in names]
@@ -197,10 +202,33 @@ def _extract_member_sync(
         directory.mkdir(exist_ok=True)
         created.append(directory)
     target._open_sync()
+    _read_member(zf, info, budget, target._write_sync)
+    target._seal_sync(info.file_size, None)
+
+
+def _check_entry_count(infos: list[zipfile.ZipInfo], max_members: int) -> None:
+    if len(infos) > max_members:
+        raise IntegrityError(f"archive has {len(infos)} entries, more than {max_members}")
+
+
+def _read_member(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    budget: list[int],
+    write: Callable[[bytes], None] | None = None,
+) -> int:
+    """Read one member to its end, passing each chunk to *write*; return its size.
+
+    The one check of a member's data, for verification and extraction alike: its CRC (by
+    `zipfile`), its real size against the declared one (a member shorter than declared, with
+    a CRC matching the short data, passes a CRC-only reader), the shared uncompressed
+    *budget* (zip bombs: declared sizes can lie) and cancellation between chunks.
+    """
     try:
         source = zf.open(info)
     except Exception as exc:
         raise IntegrityError(f"cannot read member {info.filename!r}: {exc}") from None
+    size = 0
     with source:
         while True:
             anyio.from_thread.check_cancelled()
@@ -210,13 +238,19 @@ def _extract_member_sync(
                 raise IntegrityError(f"corrupt member {info.filename!r}: {exc}") from None
             if not chunk:
                 break
+            size += len(chunk)
             budget[0] -= len(chunk)
             if budget[0] < 0:
                 raise IntegrityError("archive inflates past max_total_size (zip bomb?)")
-            if target.bytes_written + len(chunk) > info.file_size:
+            if size > info.file_size:
                 raise IntegrityError(f"member {info.filename!r} is larger than declared")
-            target._write_sync(chunk)
-    target._seal_sync(info.file_size, None)
+            if write is not None:
+                write(chunk)
+    if size != info.file_size:
+        raise IntegrityError(
+            f"member {info.filename!r} is shorter than declared: {size} of {info.file_size} bytes"
+        )
+    return size
 
 
 async def extract_zip(
@@ -254,7 +288,7 @@ async def extract_zip(
     created: list[Path] = []  # directories made for members, removed again on failure
     budget = [max_total_size]
     try:
-        await anyio.to_thread.run_sync(lambda: dest.mkdir(parents=True, exist_ok=True))
+        await anyio.to_thread.run_sync(ensure_directory, dest, created)
         plans = await anyio.to_thread.run_sync(
             lambda: _plan(
                 zf,
@@ -373,7 +407,7 @@ def _extract_groups_sync(
             created: list[Path] = []
             dest = group.dest_dir
             try:
-                dest.mkdir(parents=True, exist_ok=True)
+                ensure_directory(dest, created)
                 plans = _plan(
                     zf,
                     dest,
@@ -405,13 +439,11 @@ def _roll_back(
 ) -> None:
     for _, target in targets:
         target.abort()
-    for directory in reversed(created):  # leave no empty directories behind
-        with contextlib.suppress(OSError):
-            directory.rmdir()
     if not overwrite:  # roll back what we created; replaced files cannot be restored
         for target in published:
             with contextlib.suppress(OSError):
                 os.unlink(target.path)
+    remove_created_directories(created)  # then leave no empty directory behind
 
 
 def _read_batch_layout_sync(
@@ -419,8 +451,7 @@ def _read_batch_layout_sync(
 ) -> dict[str, BatchFolder]:
     with _open_zip(zip_path) as zf:
         infos = zf.infolist()
-        if len(infos) > max_members:
-            raise IntegrityError(f"archive has {len(infos)} entries, more than {max_members}")
+        _check_entry_count(infos, max_members)
         ids = sorted(message_ids or (), key=len, reverse=True)
         attachments: dict[str, list[str]] = {}
         errors: dict[str, str] = {}
@@ -475,27 +506,16 @@ def _verify_zip_sync(
 ) -> int:
     with _open_zip(zip_path) as zf:
         infos = zf.infolist()
-        if len(infos) > max_members:
-            raise IntegrityError(f"archive has {len(infos)} entries, more than {max_members}")
+        _check_entry_count(infos, max_members)
         if sum(info.file_size for info in infos) > max_total_size:
             raise IntegrityError(
                 f"archive declares more than {max_total_size} uncompressed bytes (zip bomb?)"
             )
-        budget = max_total_size
+        budget = [max_total_size]
         for info in infos:
             if info.flag_bits & 0x1:
                 raise IntegrityError(f"encrypted member {info.filename!r} cannot be checked")
-            try:
-                with zf.open(info) as source:
-                    while chunk := source.read(_ZIP_CHUNK):
-                        anyio.from_thread.check_cancelled()
-                        budget -= len(chunk)
-                        if budget < 0:
-                            raise IntegrityError("archive inflates past max_total_size (zip bomb?)")
-            except IntegrityError:
-                raise
-            except Exception as exc:  # bad CRC, zlib/bz2/lzma errors, EOF
-                raise IntegrityError(f"corrupt member {info.filename!r}: {exc}") from None
+            _read_member(zf, info, budget)
         return len(infos)
 
 
@@ -507,7 +527,8 @@ async def verify_zip(
 ) -> int:
     """Check that *zip_path* is a complete, uncorrupted zip archive; return its entry count.
 
-    Every member is read to its end (nothing is written), so every CRC is checked.
+    Every member is read to its end (nothing is written) with the very checks extraction
+    makes: every CRC, each member's real size against its declared one (longer or shorter).
     `IntegrityError` for a corrupt, truncated or non-zip file, encrypted entries, more than
     *max_members* entries, or more than *max_total_size* uncompressed bytes (declared or
     real). Member names are not judged: that is `extract_zip`'s job.

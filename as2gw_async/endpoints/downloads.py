@@ -34,7 +34,12 @@ import httpx
 from attrs import frozen
 
 from ..archives import DEFAULT_MAX_TOTAL_SIZE, extract_zip, verify_zip
-from ..atomic import AtomicFile, ProgressCallback
+from ..atomic import (
+    AtomicFile,
+    ProgressCallback,
+    ensure_directory,
+    remove_created_directories,
+)
 from ..errors import IntegrityError
 from ..filenames import (
     parse_content_disposition,
@@ -424,6 +429,8 @@ async def fetch_archive(
     GET and the batch POST, only read). The temporary file is named like the ones
     `AtomicFile` leaves behind on a crash, so `remove_stale_temp_files` would clean it up.
     ``on_response`` is called with every successful response, before its body is read.
+    The directories made for ``beside`` are removed again when the body (or whatever the
+    caller does with the archive) fails, so a failure leaves no empty directory behind.
     """
     temps: list[AtomicFile] = []
 
@@ -444,9 +451,14 @@ async def fetch_archive(
             raise
         return FetchedArchive(temp, response.status_code, response.headers)
 
-    await anyio.to_thread.run_sync(lambda: beside.parent.mkdir(parents=True, exist_ok=True))
+    created: list[Path] = []  # directories made here, removed again if the caller fails
+    await anyio.to_thread.run_sync(ensure_directory, beside.parent, created)
+    succeeded = False
     try:
         yield await session.stream(method, path, consume, params=params, json=json, idempotent=True)
+        succeeded = True
     finally:
         for file in temps:
             file.abort()
+        if not succeeded:
+            remove_created_directories(created)
