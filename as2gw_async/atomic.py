@@ -17,6 +17,9 @@ import hashlib
 import os
 import re
 import secrets
+import stat
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,12 +35,16 @@ from .errors import IntegrityError, NotADirectoryDestinationError
 from .filenames import _truncate_utf8
 
 __all__ = [
+    "SCRATCH_DIR_ENV",
     "AtomicFile",
     "ProgressCallback",
+    "create_scratch_file",
     "ensure_directory",
     "publish_directory",
     "remove_created_directories",
     "remove_stale_temp_files",
+    "scratch_directory",
+    "sweep_stale_temp_files_once",
 ]
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -174,12 +181,14 @@ class AtomicFile:
         sha256: bool = False,
         progress: ProgressCallback | None = None,
         fsync: bool = True,
+        mode: int = 0o666,
     ) -> None:
         """Prepare (but do not yet create) an atomic write to *path*.
 
         *expected_size* is checked on commit and reported to *progress* as the total;
         *sha256* keeps a running digest (see `AtomicFile.sha256`); ``fsync=False`` skips the
         fsyncs (only for scratch data: a crash may then leave an empty or partial file).
+        *mode* is the file's permission bits, less the umask (``0o600`` for scratch data).
         """
         self.path = Path(path)
         self.overwrite = overwrite
@@ -188,6 +197,7 @@ class AtomicFile:
         self._hasher = hashlib.sha256() if sha256 else None
         self._progress = progress
         self._fsync = fsync
+        self._mode = mode
         self._file: BinaryIO | None = None
         self._temp_path: Path | None = None
         self._state = _NEW
@@ -382,22 +392,9 @@ class AtomicFile:
     # -- synchronous core (also used from worker threads by extract_zip) --------------------
 
     def _open_sync(self, *, buffered: bool = True) -> None:
-        name = _truncate_utf8(self.path.name, 255 - 15)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-        for _ in range(100):
-            candidate = self.path.with_name(f".{name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
-            try:
-                fd = os.open(candidate, flags, 0o666)  # the umask applies, as for open()
-            except FileExistsError:  # pragma: no cover - 2**32 names; practically never
-                continue
-            self._temp_path = candidate
-            self._state = _OPEN
-            self._file = os.fdopen(fd, "wb", buffering=-1 if buffered else 0)
-            return
-        raise FileExistsError(
-            f"could not create a temporary file beside {self.path}"
-        )  # pragma: no cover
+        fd, self._temp_path = _create_temp(self.path, self._mode)
+        self._state = _OPEN
+        self._file = os.fdopen(fd, "wb", buffering=-1 if buffered else 0)
 
     def _write_sync(self, chunk: bytes | bytearray | memoryview) -> None:
         self._write_raw(chunk)
@@ -587,3 +584,122 @@ def remove_stale_temp_files(
             except FileNotFoundError:
                 continue
     return removed
+
+
+def _create_temp(path: Path, mode: int) -> tuple[int, Path]:
+    """Create ``.<name>.<8 hex>.part`` beside *path* (exclusive, no symlink); return fd, path."""
+    name = _truncate_utf8(path.name, 255 - 15)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        candidate = path.with_name(f".{name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
+        try:
+            fd = os.open(candidate, flags, mode)  # the umask applies, as for open()
+        except FileExistsError:  # pragma: no cover - 2**32 names; practically never
+            continue
+        return fd, candidate
+    raise FileExistsError(f"could not create a temporary file beside {path}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------------
+# Scratch data: private, never in the shared temp directory, swept after a crash
+# --------------------------------------------------------------------------------------------
+
+SCRATCH_DIR_ENV = "AS2GW_SCRATCH_DIR"
+"""Environment variable naming the directory for scratch data that has no destination."""
+
+_SWEPT: set[str] = set()  # directories swept by this process
+_SWEPT_MAX = 4096
+
+
+def create_scratch_file(directory: str | os.PathLike[str], name: str) -> tuple[int, Path]:
+    """Create an empty private (mode 0600) scratch file in *directory*; return its fd and path.
+
+    It is named like `AtomicFile`'s temporaries (``.<name>.<random>.part``), so that
+    `remove_stale_temp_files` removes it if a crash leaves it behind. The caller removes it.
+    Blocking: call it in a worker thread.
+    """
+    return _create_temp(Path(directory) / name, 0o600)
+
+
+def scratch_directory(base: str | os.PathLike[str] | None = None) -> Path:
+    """The directory for scratch data that has no destination of its own; made if missing.
+
+    *base* when given (a destination's own state directory, say), else ``$AS2GW_SCRATCH_DIR``,
+    else the user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``, ``%LOCALAPPDATA%``,
+    ``~/Library/Caches``) + ``as2gw_async/scratch``, created mode 0700. The shared system
+    temporary directory only when no cache directory can be made, and then only a private
+    ``as2gw_async-<uid>`` directory in it that this user owns and nobody else may enter.
+    The first use of a directory in a process sweeps the temporaries a crash left there
+    (`sweep_stale_temp_files_once`). Blocking: call it in a worker thread.
+    """
+    if base is not None:
+        directory = Path(base)
+        ensure_directory(directory)
+    else:
+        directory = _default_scratch_directory()
+    sweep_stale_temp_files_once(directory)
+    return directory
+
+
+def _default_scratch_directory() -> Path:
+    configured = os.environ.get(SCRATCH_DIR_ENV)
+    if configured:
+        directory = Path(configured)
+        ensure_directory(directory)
+        return directory
+    try:
+        directory = _user_cache_directory() / "as2gw_async" / "scratch"
+        for made in ensure_directory(directory):
+            os.chmod(made, 0o700)
+        return directory
+    except (OSError, RuntimeError):  # no home directory, a read-only one...
+        return _private_temp_directory()
+
+
+def _user_cache_directory() -> Path:
+    if os.name == "nt":  # pragma: no cover - Windows
+        local = os.environ.get("LOCALAPPDATA")
+        return Path(local) if local else Path.home() / "AppData" / "Local"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg)
+    if sys.platform == "darwin":  # pragma: no cover - macOS
+        return Path.home() / "Library" / "Caches"
+    return Path.home() / ".cache"
+
+
+def _private_temp_directory() -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    directory = Path(tempfile.gettempdir()) / f"as2gw_async-{uid}"
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(directory, 0o700)
+    info = os.lstat(directory)
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or (hasattr(os, "getuid") and info.st_uid != uid)
+        or stat.S_IMODE(info.st_mode) & 0o077
+    ):
+        raise PermissionError(
+            errno.EACCES,
+            f"refusing {directory} as a scratch directory: not a private directory of this "
+            f"user; set {SCRATCH_DIR_ENV}",
+            str(directory),
+        )
+    return directory
+
+
+def sweep_stale_temp_files_once(directory: str | os.PathLike[str]) -> None:
+    """`remove_stale_temp_files` in *directory*, the first time a process asks for it.
+
+    What a crashed run left behind goes on the next run, for the price of one directory
+    scan per directory and process. Errors are ignored: sweeping is housekeeping.
+    """
+    key = os.path.abspath(directory)
+    if key in _SWEPT:
+        return
+    if len(_SWEPT) >= _SWEPT_MAX:
+        _SWEPT.clear()
+    _SWEPT.add(key)
+    with contextlib.suppress(OSError):
+        remove_stale_temp_files(directory)

@@ -26,7 +26,18 @@ from .archives import (
     read_batch_layout,
     verify_zip,
 )
-from .atomic import AtomicFile, ProgressCallback, publish_directory, remove_stale_temp_files
+from .atomic import (
+    SCRATCH_DIR_ENV,
+    AtomicFile,
+    ProgressCallback,
+    create_scratch_file,
+    ensure_directory,
+    publish_directory,
+    remove_created_directories,
+    remove_stale_temp_files,
+    scratch_directory,
+    sweep_stale_temp_files_once,
+)
 from .filenames import (
     parse_content_disposition,
     resolve_destination,
@@ -37,19 +48,25 @@ from .filenames import (
 __all__ = [
     "DEFAULT_MAX_MEMBERS",
     "DEFAULT_MAX_TOTAL_SIZE",
+    "SCRATCH_DIR_ENV",
     "AtomicFile",
     "BatchFolder",
     "ExtractedMember",
     "ProgressCallback",
     "ZipGroup",
+    "create_scratch_file",
+    "ensure_directory",
     "extract_zip",
     "extract_zip_groups",
     "parse_content_disposition",
     "publish_directory",
     "read_batch_layout",
+    "remove_created_directories",
     "remove_stale_temp_files",
     "resolve_destination",
     "safe_filename",
     "safe_message_dirname",
+    "scratch_directory",
+    "sweep_stale_temp_files_once",
     "verify_zip",
 ]
