@@ -28,11 +28,9 @@ from .atomic import (
     AtomicFile,
     _exists_error,
     _fsync_dir,
-    ensure_directory,
-    remove_created_directories,
 )
 from .errors import IntegrityError
-from .filenames import _truncate_utf8, safe_filename
+from .filenames import _truncate_utf8, ensure_directory, remove_created_directories, safe_filename
 
 __all__ = [
     "DEFAULT_MAX_MEMBERS",

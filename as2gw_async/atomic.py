@@ -31,17 +31,15 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from ._batched import Batcher
-from .errors import IntegrityError, NotADirectoryDestinationError
-from .filenames import _truncate_utf8
+from .errors import IntegrityError
+from .filenames import _truncate_utf8, ensure_directory
 
 __all__ = [
     "SCRATCH_DIR_ENV",
     "AtomicFile",
     "ProgressCallback",
     "create_scratch_file",
-    "ensure_directory",
     "publish_directory",
-    "remove_created_directories",
     "remove_stale_temp_files",
     "scratch_directory",
     "sweep_stale_temp_files_once",
@@ -83,53 +81,6 @@ def _fsync_dir(directory: Path) -> None:
             raise
     finally:
         os.close(fd)
-
-
-def ensure_directory(path: str | os.PathLike[str], created: list[Path] | None = None) -> list[Path]:
-    """Create *path* and its missing parents; return the directories made, outermost first.
-
-    What it returns is exactly what a failed operation must remove again (with
-    `remove_created_directories`) to leave no empty directory behind; each one is also
-    appended to *created* the moment it exists, so a caller cancelled meanwhile still
-    knows it. A *path*, or a parent
-    of it, that exists and is not a directory raises `NotADirectoryDestinationError`
-    (a `NotADirectoryError`) naming it.
-    """
-    target = Path(path)
-    missing: list[Path] = []
-    directory = target
-    while not directory.is_dir():
-        if os.path.lexists(directory):  # a file, a dangling symlink, a socket...
-            raise NotADirectoryDestinationError(directory)
-        missing.append(directory)
-        if directory.parent == directory:
-            break
-        directory = directory.parent
-    made: list[Path] = []
-    for directory in reversed(missing):
-        try:
-            directory.mkdir()
-        except FileExistsError:
-            if not directory.is_dir():  # lost a race against someone making a file there
-                raise NotADirectoryDestinationError(directory) from None
-            continue  # lost a race against someone making the same directory: not ours
-        except NotADirectoryError:
-            raise NotADirectoryDestinationError(directory.parent) from None
-        made.append(directory)
-        if created is not None:
-            created.append(directory)
-    return made
-
-
-def remove_created_directories(created: list[Path]) -> None:
-    """Remove the directories `ensure_directory` made, innermost first, if they are empty.
-
-    Best effort and synchronous (so no cancellation can interrupt a cleanup): a directory
-    that holds anything, someone else's file included, stays.
-    """
-    for directory in reversed(created):
-        with contextlib.suppress(OSError):
-            directory.rmdir()
 
 
 def publish_directory(source: str | os.PathLike[str], final: str | os.PathLike[str]) -> Path:

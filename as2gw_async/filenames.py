@@ -6,13 +6,16 @@
   component that cannot escape a directory (`safe_message_dirname` does the same for AS2
   message ids, injectively);
 * `resolve_destination` maps a user's `dest` (a directory or a file path) plus a server
-  name to the final path.
+  name to the final path; `ensure_directory` makes the directories a download needs (and
+  says which, so `remove_created_directories` can undo them), with
+  `NotADirectoryDestinationError` when a file is in the way.
 
 This module knows nothing of HTTP. `as2gw_async.files` re-exports every public name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -20,8 +23,12 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
+from .errors import NotADirectoryDestinationError
+
 __all__ = [
+    "ensure_directory",
     "parse_content_disposition",
+    "remove_created_directories",
     "resolve_destination",
     "safe_filename",
     "safe_message_dirname",
@@ -256,7 +263,54 @@ def resolve_destination(
     if path.is_dir():  # the common case: one stat, no mkdir
         return path / safe_filename(server_name, default=default_name)
     if text.endswith(separators):
-        path.mkdir(parents=True, exist_ok=True)
+        ensure_directory(path)
         return path / safe_filename(server_name, default=default_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_directory(path.parent)
     return path
+
+
+def ensure_directory(path: str | os.PathLike[str], created: list[Path] | None = None) -> list[Path]:
+    """Create *path* and its missing parents; return the directories made, outermost first.
+
+    What it returns is exactly what a failed operation must remove again (with
+    `remove_created_directories`) to leave no empty directory behind; each one is also
+    appended to *created* the moment it exists, so a caller cancelled meanwhile still
+    knows it. A *path*, or a parent
+    of it, that exists and is not a directory raises `NotADirectoryDestinationError`
+    (a `NotADirectoryError`) naming it.
+    """
+    target = Path(path)
+    missing: list[Path] = []
+    directory = target
+    while not directory.is_dir():
+        if os.path.lexists(directory):  # a file, a dangling symlink, a socket...
+            raise NotADirectoryDestinationError(directory)
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    made: list[Path] = []
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            if not directory.is_dir():  # lost a race against someone making a file there
+                raise NotADirectoryDestinationError(directory) from None
+            continue  # lost a race against someone making the same directory: not ours
+        except NotADirectoryError:
+            raise NotADirectoryDestinationError(directory.parent) from None
+        made.append(directory)
+        if created is not None:
+            created.append(directory)
+    return made
+
+
+def remove_created_directories(created: list[Path]) -> None:
+    """Remove the directories `ensure_directory` made, innermost first, if they are empty.
+
+    Best effort and synchronous (so no cancellation can interrupt a cleanup): a directory
+    that holds anything, someone else's file included, stays.
+    """
+    for directory in reversed(created):
+        with contextlib.suppress(OSError):
+            directory.rmdir()

@@ -31,15 +31,15 @@ from .atomic import (
     AtomicFile,
     ProgressCallback,
     create_scratch_file,
-    ensure_directory,
     publish_directory,
-    remove_created_directories,
     remove_stale_temp_files,
     scratch_directory,
     sweep_stale_temp_files_once,
 )
 from .filenames import (
+    ensure_directory,
     parse_content_disposition,
+    remove_created_directories,
     resolve_destination,
     safe_filename,
     safe_message_dirname,

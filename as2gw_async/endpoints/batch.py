@@ -35,13 +35,16 @@ from ..archives import (
 )
 from ..atomic import (
     ProgressCallback,
-    ensure_directory,
-    remove_created_directories,
     scratch_directory,
 )
 from ..converter import structure
 from ..errors import APIStatusError, IntegrityError, NotFoundError
-from ..filenames import safe_filename, safe_message_dirname
+from ..filenames import (
+    ensure_directory,
+    remove_created_directories,
+    safe_filename,
+    safe_message_dirname,
+)
 from ..models import AS2Message, BatchResult, DownloadedFile
 from ..session import quote_id
 from .downloads import FetchedArchive, fetch_archive

@@ -37,13 +37,13 @@ from ..archives import DEFAULT_MAX_TOTAL_SIZE, extract_zip, verify_zip
 from ..atomic import (
     AtomicFile,
     ProgressCallback,
-    ensure_directory,
-    remove_created_directories,
     sweep_stale_temp_files_once,
 )
 from ..errors import IntegrityError
 from ..filenames import (
+    ensure_directory,
     parse_content_disposition,
+    remove_created_directories,
     resolve_destination,
     safe_filename,
     safe_message_dirname,

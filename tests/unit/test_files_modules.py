@@ -15,6 +15,8 @@ def test_every_public_name_is_reexported_as_the_same_object() -> None:
 
 def test_each_module_has_one_job() -> None:
     assert set(filenames.__all__) == {
+        "ensure_directory",
+        "remove_created_directories",
         "parse_content_disposition",
         "resolve_destination",
         "safe_filename",
