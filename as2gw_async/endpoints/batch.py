@@ -552,9 +552,16 @@ class _Job:
         if written is None:
             return
         if not self.overwrite or written.directories:
+            directory = self.dest / safe_message_dirname(message_id)
             for path in written.files:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
+                # and the subdirectories the archive's names made, if nothing else is there
+                parent = path.parent
+                while parent != directory and directory in parent.parents:
+                    with contextlib.suppress(OSError):
+                        parent.rmdir()
+                    parent = parent.parent
         remove_created_directories(written.directories)
 
     def roll_back(self) -> None:

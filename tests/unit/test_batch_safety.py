@@ -93,12 +93,15 @@ async def test_a_failed_single_attachment_fallback_leaves_no_partial_directory(
     assert fake.read == set()
 
 
+@pytest.mark.parametrize("nested", [False, True])
 @pytest.mark.parametrize("failure", ["error", "cancel"])
 async def test_a_truncated_message_is_removed_when_the_next_request_fails(
-    session: gw.Session, fake: OmittingGateway, dest: Path, failure: str
+    session: gw.Session, fake: OmittingGateway, dest: Path, failure: str, nested: bool
 ) -> None:
     fake.limit = int(2.5 * K)
     a, b = fake.add("<a@x>", K), fake.add("<b@x>", K, K, K)  # (1,0): a, then b's first
+    if nested:  # b's attachments in a subfolder: that goes too
+        fake.member_name = lambda mid, name: f"{mid}/sub/{name}" if mid == b else f"{mid}/{name}"
     answers = 0
 
     def batch(request: httpx.Request) -> httpx.Response:
