@@ -18,6 +18,7 @@ Our exception hierarchy:
   + DeliveryTimeoutError ...... wait_for_delivery ran out of time
   + IntegrityError ............ a body or archive that is short, corrupt or unsafe
   + InsecureTransportError .... credentials would cross plain http to a remote host
+  + NotADirectoryDestinationError  a download's directory is a file (also NotADirectoryError)
 
 Every `APIStatusError` is built by `make_status_error`, the one place that turns a
 response into an exception. Exception texts never hold the password or the token.
@@ -25,7 +26,9 @@ response into an exception. Exception texts never hold the password or the token
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -47,6 +50,7 @@ __all__ = [
     "IntegrityError",
     "InternalServerError",
     "LimitExceededError",
+    "NotADirectoryDestinationError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -210,3 +214,22 @@ def _error_text(response: httpx.Response) -> str:
     if body:
         return f"{reason} (non-JSON {ctype or 'unknown'} body of {len(body)} bytes)"
     return reason
+
+
+class NotADirectoryDestinationError(AS2GatewayError, NotADirectoryError):
+    """A download's destination directory (or one of its parents) is a file, not a directory.
+
+    Also a `NotADirectoryError` (``errno`` ENOTDIR, ``filename`` the path), so an existing
+    ``except OSError`` keeps working. ``path`` is the offending path.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        text = os.fspath(path)
+        super().__init__(f"{text} is not a directory (it is a file); pass a directory")
+        self.errno = errno.ENOTDIR
+        self.strerror = self.message
+        self.filename = text
+        self.path = text
+
+    def __str__(self) -> str:
+        return self.message
