@@ -24,6 +24,7 @@ from ..models import AS2Message, DownloadedFile, Folder, PartnerType
 from ..session import Session
 from ._common import Cli, command
 from ._errors import EXIT_CODES_HELP, CliError, ExitCode, IncompleteError
+from ._typer import Command, Group
 from .output import files_table, format_expiry, format_size, message_panel, messages_table
 
 __all__ = ["app"]
@@ -38,6 +39,7 @@ _EPILOG = (
 
 app = typer.Typer(
     name="as2gw",
+    cls=Group,
     epilog=_EPILOG,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -710,6 +712,7 @@ async def retry(cli: Cli, ids: _Ids) -> None:
 
 @app.command(
     "emulator",
+    cls=Command,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )
