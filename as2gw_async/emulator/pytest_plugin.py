@@ -38,7 +38,7 @@ from .state import Gateway
 if TYPE_CHECKING:
     from .server import EmulatorServer
 
-__all__ = ["as2gw_emulator", "as2gw_gateway"]
+__all__ = ["as2gw_emulator", "as2gw_gateway", "mft_emulator"]
 
 _SERVER_OPTIONS = ("https", "cert", "key")
 
@@ -50,6 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "as2gw_emulator(**options): configure the as2gw_gateway/as2gw_emulator fixtures "
         "(Gateway keyword arguments, https=True, seed_messages=N, latency=S, "
         "rate_limit=(N, S))",
+    )
+    config.addinivalue_line(
+        "markers", "mft_emulator(**options): MftEmulator keyword arguments for mft_emulator"
     )
 
 
@@ -89,3 +92,22 @@ def as2gw_emulator(
     server_options = {k: options[k] for k in _SERVER_OPTIONS if k in options}
     with serve_in_thread(as2gw_gateway, host="127.0.0.1", port=0, **server_options) as server:
         yield server
+
+
+@pytest.fixture
+def mft_emulator(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A running MFT Gateway emulator and its fake object store (an ``MftEmulator``).
+
+    Options go through the ``mft_emulator`` marker (``MftEmulator`` keyword arguments, e.g.
+    ``naming="legacy"``). Imported here, not at the top: the MFT emulator is optional.
+    """
+    try:
+        with require_extra():
+            from .mft import MftEmulator
+    except MissingExtraError as exc:
+        pytest.fail(f"mft_emulator: {exc}", pytrace=False)
+
+    marker = request.node.get_closest_marker("mft_emulator")
+    options = dict(marker.kwargs) if marker is not None else {}
+    with MftEmulator(**options) as emulator:
+        yield emulator
