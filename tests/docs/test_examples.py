@@ -1,8 +1,8 @@
 """Every program in ``examples/`` runs here against the emulator, so the docs cannot drift.
 
-The docs include these files with pymdownx.snippets (``--8<-- "examples/x.py"``), so the
-code a reader sees is the code tested here. `test_every_example_is_tested` fails when an
-example is added without a test.
+The docs show these files written out (``<!-- example: examples/x.py -->`` before the
+block, checked equal by `test_docs_blocks.py`), so the code a reader sees is the code tested
+here. `test_every_example_is_tested` fails when an example is added without a test.
 """
 
 from __future__ import annotations
