@@ -18,6 +18,7 @@ Our exception hierarchy:
   + DeliveryTimeoutError ...... wait_for_delivery ran out of time
   + IntegrityError ............ a body or archive that is short, corrupt or unsafe
   + InsecureTransportError .... credentials would cross plain http to a remote host
+  + JournalMismatchError ...... an inbox journal that belongs to another gateway or account
 
 Every `APIStatusError` is built by `make_status_error`, the one place that turns a
 response into an exception. Exception texts never hold the password or the token.
@@ -46,6 +47,7 @@ __all__ = [
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "JournalMismatchError",
     "LimitExceededError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -162,6 +164,10 @@ class IntegrityError(AS2GatewayError):
 
 class InsecureTransportError(AS2GatewayError, ValueError):
     """Credentials would be sent over plain http to a host that is not loopback."""
+
+
+class JournalMismatchError(AS2GatewayError):
+    """An inbox ``dest_dir`` (its journal) belongs to another gateway or account."""
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
