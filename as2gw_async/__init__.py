@@ -19,6 +19,7 @@ from .errors import (
     InsecureTransportError,
     IntegrityError,
     InternalServerError,
+    JournalMismatchError,
     LimitExceededError,
     NotFoundError,
     PermissionDeniedError,
@@ -26,6 +27,8 @@ from .errors import (
     RedirectError,
 )
 from .inbox import ConsumerStats, Delivered, InboxConsumer
+from .journal import FileJournal, Journal
+from .mailbox import Mailbox
 from .models import (
     AS2Message,
     Attachment,
@@ -62,14 +65,18 @@ __all__ = [
     "DeliveryStatus",
     "DeliveryTimeoutError",
     "DownloadedFile",
+    "FileJournal",
     "Folder",
     "GenericResponse",
     "InboxConsumer",
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "Journal",
+    "JournalMismatchError",
     "LimitExceededError",
     "MDNMessage",
+    "Mailbox",
     "MdnStatus",
     "NotFoundError",
     "Page",
