@@ -625,17 +625,19 @@ def _check_directory(item: WaitingItem, directory: Path) -> str | None:
     """Why ``directory`` cannot be this message's delivery, or None if it can.
 
     Each announced file must be there (by its safe name, else by its size) with its size;
-    more files are allowed (an MDN saved beside them). With nothing announced, at least
-    one file must be there.
+    more files are allowed (an MDN saved beside them). When the listing does not say what
+    the message holds, at least one file must be there.
     """
     found = _files_in(directory)
     if found is None:
         return "it is not a directory"
     on_disk = {f.name: f.size for f in found}
-    if not on_disk:
-        return "it holds no file"
     if any(name.endswith(".part") for name in on_disk):
         return "it holds a partly written file"
+    if item.files is not None and not item.files:
+        return None  # a message without files: its delivery is an empty directory
+    if not on_disk:
+        return "it holds no file"
     if not item.files:
         return None
     unmatched = []

@@ -4,7 +4,7 @@ The consumer (``inbox.py``) owns the journal, staging, crash recovery and the ex
 hand-over; it talks to a gateway only through these operations, which each gateway
 implements in its own package (AS2 Gateway v1: ``as2gw_async.endpoints.mailbox``):
 
-- ``waiting()``: what is waiting to be fetched (v1: the unread listing), as `WaitingItem`\\ s;
+- ``waiting()``: what is waiting to be fetched (v1: the unread listing), as `WaitingItem` objects;
 - ``fetch(items, staging)``: download these into ``staging/<safe_message_dirname(id)>/``;
 - ``acknowledge(ids)``: tell the gateway they are done (v1: mark read), return which were.
 

@@ -163,3 +163,20 @@ def test_delivered_keeps_its_v1_shape(tmp_path: Path) -> None:
     assert d.message_id == d.as2_message_id == "<x@y>"
     assert not d.redelivered
     assert safe_message_dirname("<x@y>") == "x@y"
+
+
+async def test_an_empty_directory_is_the_delivery_of_a_message_without_files(
+    tmp_path: Path,
+) -> None:
+    box = FakeMailbox({"empty": {}, "full": {"a.txt": b"a"}})
+    (tmp_path / safe_message_dirname("empty")).mkdir()  # a run died before journaling it
+    (tmp_path / safe_message_dirname("full")).mkdir()  # an empty directory where files belong
+    got: dict[str, gw.Delivered] = {}
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        async for d in consumer:
+            got[d.message_id] = d
+    assert got["empty"].redelivered  # adopted as it is
+    assert box.fetched == [["full"]]
+    assert [f.name for f in got["full"].files] == ["a.txt"]
+    rejected = [p.name for p in (tmp_path / ".as2gw" / "rejected").iterdir()]
+    assert [name.startswith(safe_message_dirname("full") + ".") for name in rejected] == [True]
