@@ -49,7 +49,7 @@ from . import files
 from .errors import AS2GatewayError, IntegrityError
 from .files import DEFAULT_MAX_TOTAL_SIZE
 from .journal import ACKED, MARKED, STORED, FileJournal, Journal, JournalRecord, JournalScope
-from .mailbox import FetchSizes, Mailbox, WaitingItem, staging_path
+from .mailbox import FetchSizes, Mailbox, SupportsMailbox, WaitingItem, staging_path
 from .models import DownloadedFile, PartnerType
 
 __all__ = ["ConsumerStats", "Delivered", "InboxConsumer"]
@@ -147,7 +147,7 @@ class InboxConsumer:
 
     def __init__(
         self,
-        session_or_mailbox: Any,
+        session_or_mailbox: SupportsMailbox | Mailbox,
         dest_dir: str | os.PathLike[str],
         *,
         concurrency: int = 8,
@@ -556,7 +556,7 @@ class InboxConsumer:
         logger.warning("skipped %s for this pass: %s", mid, reason)
 
 
-def _mailbox_of(session_or_mailbox: Any, options: Mapping[str, Any]) -> Mailbox:
+def _mailbox_of(session_or_mailbox: object, options: Mapping[str, Any]) -> Mailbox:
     """The mailbox itself, or the one its session hands out (the core imports no gateway)."""
     if isinstance(session_or_mailbox, Mailbox):
         if options:
