@@ -46,7 +46,7 @@ class _Gate(httpx.AsyncBaseTransport):
         if self.held is not None and self.held in ids and route != "mark":
             # A slow download: held until the test has seen the rest (or, when the consumer
             # is stuck behind it, long enough for the test to tell).
-            with anyio.move_on_after(20):
+            with anyio.move_on_after(60):
                 await self.release.wait()
         return await self._inner.handle_async_request(request)
 
