@@ -19,6 +19,7 @@ from .errors import (
     InsecureTransportError,
     IntegrityError,
     InternalServerError,
+    JournalMismatchError,
     LimitExceededError,
     NotADirectoryDestinationError,
     NotFoundError,
@@ -27,6 +28,8 @@ from .errors import (
     RedirectError,
 )
 from .inbox import ConsumerStats, Delivered, InboxConsumer
+from .journal import FileJournal, Journal
+from .mailbox import Mailbox
 from .models import (
     AS2Message,
     Attachment,
@@ -63,14 +66,18 @@ __all__ = [
     "DeliveryStatus",
     "DeliveryTimeoutError",
     "DownloadedFile",
+    "FileJournal",
     "Folder",
     "GenericResponse",
     "InboxConsumer",
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "Journal",
+    "JournalMismatchError",
     "LimitExceededError",
     "MDNMessage",
+    "Mailbox",
     "MdnStatus",
     "NotADirectoryDestinationError",
     "NotFoundError",

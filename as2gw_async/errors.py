@@ -19,6 +19,7 @@ Our exception hierarchy:
   + IntegrityError ............ a body or archive that is short, corrupt or unsafe
   + InsecureTransportError .... credentials would cross plain http to a remote host
   + NotADirectoryDestinationError  a download's directory is a file (also NotADirectoryError)
+  + JournalMismatchError ...... an inbox journal that belongs to another gateway or account
 
 Every `APIStatusError` is built by `make_status_error`, the one place that turns a
 response into an exception. Exception texts never hold the password or the token.
@@ -49,6 +50,7 @@ __all__ = [
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "JournalMismatchError",
     "LimitExceededError",
     "NotADirectoryDestinationError",
     "NotFoundError",
@@ -166,6 +168,10 @@ class IntegrityError(AS2GatewayError):
 
 class InsecureTransportError(AS2GatewayError, ValueError):
     """Credentials would be sent over plain http to a host that is not loopback."""
+
+
+class JournalMismatchError(AS2GatewayError):
+    """An inbox ``dest_dir`` (its journal) belongs to another gateway or account."""
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -36,6 +36,7 @@ from .retries import RetryPolicy
 
 if TYPE_CHECKING:
     from .endpoints.folders import FailedFolder, QueuedFolder, ReceivedFolder, SentFolder
+    from .endpoints.mailbox import AS2GatewayMailbox
 
 __all__ = ["DEFAULT_BASE_URL", "BodyFactory", "Session", "SessionStats", "quote_id"]
 
@@ -313,6 +314,15 @@ class Session:
             poll_interval=poll_interval,
             initial_delay=initial_delay,
         )
+
+    def mailbox(self, **options: Any) -> AS2GatewayMailbox:
+        """The received folder as `InboxConsumer` drains it (see ``endpoints/mailbox.py``).
+
+        ``options``: ``partner_as2_id``, ``station_as2_id``, ``partner_type``, ``include_mdn``.
+        """
+        from .endpoints.mailbox import AS2GatewayMailbox
+
+        return AS2GatewayMailbox(self, **options)
 
     # -- internals ---------------------------------------------------------------------
 

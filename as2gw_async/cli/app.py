@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 
 from ..__version__ import __version__
-from ..files import safe_message_dirname
+from ..files import DEFAULT_MAX_TOTAL_SIZE, safe_message_dirname
 from ..inbox import Delivered, InboxConsumer
 from ..models import AS2Message, DownloadedFile, Folder, PartnerType
 from ..session import Session
@@ -614,6 +614,14 @@ async def sync(
     include_mdn: Annotated[
         bool, typer.Option("--include-mdn", help="Save each message's MDN beside its files.")
     ] = False,
+    max_total_size: Annotated[
+        int,
+        typer.Option(
+            "--max-total-size",
+            min=1,
+            help="Skip (leave unread) a message over this many bytes. Default: 1 GiB.",
+        ),
+    ] = DEFAULT_MAX_TOTAL_SIZE,
 ) -> None:
     """Drain the inbox into DIRECTORY: every unread message on disk exactly once.
 
@@ -645,6 +653,7 @@ async def sync(
             station_as2_id=station,
             partner_type=_partner_type(test),
             include_mdn=include_mdn,
+            max_total_size=max_total_size,
         )
         label = "Following the inbox" if follow else "Syncing the inbox"
         with out.count_progress(label, total) as bar:
