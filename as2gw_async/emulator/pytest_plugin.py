@@ -79,3 +79,16 @@ def as2gw_emulator(
     server_options = {k: options[k] for k in _SERVER_OPTIONS if k in options}
     with serve_in_thread(as2gw_gateway, host="127.0.0.1", port=0, **server_options) as server:
         yield server
+
+
+@pytest.fixture
+def ecgrid_emulator() -> Iterator[Any]:
+    """A local ECGrid REST v2.6 emulator on a free 127.0.0.1 port, in a background thread.
+
+    Yields an ``ECGridServer`` (``.base_url``, ``.api_key``, ``.login``, ``.password``,
+    ``.state`` to seed, switch and fault, ``.stats``).
+    """
+    from .ecgrid import start  # imported here: loading this plugin must not need the emulator
+
+    with start() as server:
+        yield server
