@@ -910,6 +910,18 @@ class ECGridState:
             self.interchange(interchange_id).resends += 1
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _jwt(login: str, expires: float) -> str:
+    """A JWT-shaped token (HS256 header, ``sub``/``exp``/``jti`` claims, a random signature)."""
+    header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+    claims = {"sub": login, "exp": int(expires), "jti": secrets.token_hex(8)}
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{header}.{payload}.{_b64url(secrets.token_bytes(32))}"
+
+
 def _edi(
     rng: random.Random, size: int, sender: str = "SENDER", receiver: str = "RECEIVER"
 ) -> bytes:
