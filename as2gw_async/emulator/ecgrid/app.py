@@ -147,7 +147,7 @@ class _ECGridApp:
     def _match(self, method: str, rest: list[str]) -> tuple[_RouteSpec, list[str]] | str:
         candidates = self._fixed.get(tuple(rest), [])
         params: list[str] = []
-        if not candidates and len(rest) >= 2:
+        if not candidates and len(rest) >= 2 and rest[-1].isdigit():
             candidates = self._with_id.get(tuple(rest[:-1]), [])
             params = [rest[-1]]
         if not candidates:
