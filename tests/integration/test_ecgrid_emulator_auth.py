@@ -265,3 +265,19 @@ async def test_success_fields_switch(api: httpx.AsyncClient, state: ECGridState)
     state.success_fields = "absent"
     r = await api.get("/v2/auth/version")
     assert set(r.json()) == {"success", "data"}
+
+
+async def test_refresh_of_an_expired_token_needs_the_grace(
+    anon: httpx.AsyncClient, state: ECGridState
+) -> None:
+    now = [1_800_000_000.0]
+    state.clock = lambda: now[0]
+    state.token_ttl = 60
+    creds = {"login": state.login, "password": state.password}
+    token = (await ok(anon, "POST", "/v2/auth/login", json=creds))["token"]
+    now[0] += 61
+    await fails(anon, "POST", "/v2/auth/refresh", 401, "InvalidSession", json={"token": token})
+    state.refresh_grace = 30
+    new = await ok(anon, "POST", "/v2/auth/refresh", json={"token": token})
+    assert new["expiresAt"] == "2027-01-15T08:02:01Z"
+    assert state.stats.refreshes == 1

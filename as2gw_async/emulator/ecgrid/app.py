@@ -781,6 +781,7 @@ _SWITCHES: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
     ("spelling", "spelling", str),
     ("refreshTokens", "refresh_tokens", bool),
     ("tokenTtl", "token_ttl", float),
+    ("refreshGrace", "refresh_grace", float),
     ("latency", "latency", float),
     ("uploadAnswer", "upload_answer", str),
     ("confirmAnswer", "confirm_answer", str),

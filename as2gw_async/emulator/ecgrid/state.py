@@ -311,7 +311,8 @@ class ECGridState:
     * ``spelling`` ``"reference"`` (``ecGridIdFrom``, ``ecGridIdTo``, ``created``, ``bytes``)
       or ``"guide"`` (``fromECGridId``, ``toECGridId``, ``receivedDate``, ``size``);
     * ``refresh_tokens``: login answers carry a ``refreshToken`` (the authentication guide);
-    * ``token_ttl``: seconds a login token lives; ``latency``: seconds added to every call;
+    * ``token_ttl``: seconds a login token lives; ``refresh_grace``: seconds after its expiry
+      a token may still be refreshed (0); ``latency``: seconds added to every call;
     * ``upload_answer`` ``"id"`` (``data`` is the number) or ``"object"`` (``data.parcelId``);
     * ``confirm_answer`` ``"bool"`` (``true``) or ``"object"`` (``{parcelId, status}``);
     * ``success_fields`` ``"empty"``, ``"null"`` or ``"absent"``: errorCode/message on success.
@@ -343,6 +344,8 @@ class ECGridState:
         self.spelling = spelling
         self.refresh_tokens = refresh_tokens
         self.token_ttl = token_ttl
+        #: seconds after its expiry during which a token may still be refreshed (0: none)
+        self.refresh_grace = 0.0
         self.latency = 0.0
         self.upload_answer = "id"
         self.confirm_answer = "bool"
@@ -514,7 +517,7 @@ class ECGridState:
                 session = self._refresh.get(refresh_token)
             if session is None and token:
                 session = self._sessions.get(token)
-                if session is not None and session.expires_at <= self.clock():
+                if session is not None and session.expires_at + self.refresh_grace <= self.clock():
                     session = None
                 if session is None and token in self._dead_tokens:
                     self.stats.stale_token_uses += 1
