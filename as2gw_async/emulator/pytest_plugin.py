@@ -33,7 +33,7 @@ import pytest
 from .server import EmulatorServer, serve_in_thread
 from .state import Gateway
 
-__all__ = ["as2gw_emulator", "as2gw_gateway"]
+__all__ = ["as2gw_emulator", "as2gw_gateway", "ecgrid_emulator", "mft_emulator"]
 
 _SERVER_OPTIONS = ("https", "cert", "key")
 
@@ -45,6 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "as2gw_emulator(**options): configure the as2gw_gateway/as2gw_emulator fixtures "
         "(Gateway keyword arguments, https=True, seed_messages=N, latency=S, "
         "rate_limit=(N, S))",
+    )
+    config.addinivalue_line(
+        "markers", "mft_emulator(**options): MftEmulator keyword arguments for mft_emulator"
     )
 
 
@@ -79,6 +82,21 @@ def as2gw_emulator(
     server_options = {k: options[k] for k in _SERVER_OPTIONS if k in options}
     with serve_in_thread(as2gw_gateway, host="127.0.0.1", port=0, **server_options) as server:
         yield server
+
+
+@pytest.fixture
+def mft_emulator(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A running MFT Gateway emulator and its fake object store (an ``MftEmulator``).
+
+    Options go through the ``mft_emulator`` marker (``MftEmulator`` keyword arguments, e.g.
+    ``naming="legacy"``). Imported here, not at the top: the MFT emulator is optional.
+    """
+    from .mft import MftEmulator
+
+    marker = request.node.get_closest_marker("mft_emulator")
+    options = dict(marker.kwargs) if marker is not None else {}
+    with MftEmulator(**options) as emulator:
+        yield emulator
 
 
 @pytest.fixture

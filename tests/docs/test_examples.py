@@ -467,3 +467,15 @@ def test_every_example_is_tested() -> None:
     examples = {p.stem for p in EXAMPLES.glob("*.py")}
     assert examples - TESTED == set(), "examples without a test in tests/docs/"
     assert TESTED - examples == set(), "tests of examples that do not exist"
+
+
+@covers("mft_emulator_tour")
+def test_mft_emulator_tour(load_example: Load, tmp_path: Path) -> None:
+    emu = load_example("mft_emulator_tour").main(tmp_path)
+    assert (tmp_path / "attachment.bin").stat().st_size == 2048
+    assert emu.store_stats.authorization_headers == 1
+    assert emu.store_stats.resets == 1
+    assert emu.store_stats.expired == 1
+    assert emu.stats.faults["503"] == 2
+    [message] = emu.gateway.messages("inbox")
+    assert not message.api_fetched
