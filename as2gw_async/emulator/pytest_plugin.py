@@ -38,7 +38,7 @@ from .state import Gateway
 if TYPE_CHECKING:
     from .server import EmulatorServer
 
-__all__ = ["as2gw_emulator", "as2gw_gateway", "mft_emulator"]
+__all__ = ["as2gw_emulator", "as2gw_gateway", "ecgrid_emulator", "mft_emulator"]
 
 _SERVER_OPTIONS = ("https", "cert", "key")
 
@@ -111,3 +111,20 @@ def mft_emulator(request: pytest.FixtureRequest) -> Iterator[Any]:
     options = dict(marker.kwargs) if marker is not None else {}
     with MftEmulator(**options) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def ecgrid_emulator() -> Iterator[Any]:
+    """A local ECGrid REST v2.6 emulator on a free 127.0.0.1 port, in a background thread.
+
+    Yields an ``ECGridServer`` (``.base_url``, ``.api_key``, ``.login``, ``.password``,
+    ``.state`` to seed, switch and fault, ``.stats``).
+    """
+    try:
+        with require_extra():
+            from .ecgrid import start  # imported here: the ECGrid emulator is optional
+    except MissingExtraError as exc:
+        pytest.fail(f"ecgrid_emulator: {exc}", pytrace=False)
+
+    with start() as server:
+        yield server

@@ -456,6 +456,13 @@ def test_with_emulator_runs_in_a_users_project(tmp_path: Path) -> None:
 # -- every example has a test --------------------------------------------------------------
 
 
+@covers("ecgrid_emulator_tour")
+async def test_ecgrid_emulator_tour(load_example: Load) -> None:
+    state = await load_example("ecgrid_emulator_tour").main()
+    assert len(state.pending()) == 31
+    assert state.stats.confirms == 1
+
+
 def test_every_example_is_tested() -> None:
     examples = {p.stem for p in EXAMPLES.glob("*.py")}
     assert examples - TESTED == set(), "examples without a test in tests/docs/"
