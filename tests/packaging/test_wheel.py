@@ -31,7 +31,8 @@ _PROJECT = {
 
 _USES_SERVER = (
     "def test_served(as2gw_emulator):\n    raise AssertionError('not reached')\n\n\n"
-    "def test_mft_served(mft_emulator):\n    raise AssertionError('not reached')\n"
+    "def test_mft_served(mft_emulator):\n    raise AssertionError('not reached')\n\n\n"
+    "def test_ecgrid_served(ecgrid_emulator):\n    raise AssertionError('not reached')\n"
 )
 
 
@@ -54,9 +55,10 @@ def test_the_server_fixture_says_what_to_install(bare_venv: Path, tmp_path: Path
     project = _project(tmp_path / "project", {**_PROJECT, "test_server.py": _USES_SERVER})
     result = run([bare_venv / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "2 passed, 2 errors" in result.stdout  # the fixtures fail, before the tests run
+    assert "2 passed, 3 errors" in result.stdout  # the fixtures fail, before the tests run
     assert "as2gw_emulator: the emulator needs the 'emulator' extra" in result.stdout
     assert "mft_emulator: the emulator needs the 'emulator' extra" in result.stdout
+    assert "ecgrid_emulator: the emulator needs the 'emulator' extra" in result.stdout
     assert HINT in result.stdout
     assert "not reached" not in result.stdout
     assert "Traceback" not in result.stdout
