@@ -87,9 +87,7 @@ async def test_the_default_deadline_grows_with_the_bytes_that_arrive(
         seen["grown"] = anyio.current_effective_deadline() - scope_deadline
 
     router.get("/big").respond(200, content=b"\0" * (1 << 20))
-    async with gw.Session(
-        USER, PASSWORD, base_url=BASE, rate_limit=None, deadline=100.0
-    ) as s:
+    async with gw.Session(USER, PASSWORD, base_url=BASE, rate_limit=None, deadline=100.0) as s:
         await s.stream("GET", "/big", consume)
         assert seen["grown"] == pytest.approx((1 << 20) / (32 * 1024))  # 32 s for 1 MiB
         await s.stream("GET", "/big", consume, deadline=100.0)
