@@ -77,8 +77,8 @@ class TokenManager:
     ``authorize`` logs in afresh. ``refresh``, when given, is tried first once a token is
     due (inside ``refresh_margin`` of its expiry); if it fails, a full authorize follows.
     The new token replaces the old one in one step, so no waiter ever sees a mix.
-    ``on_token`` is called with every new token value (the session registers it for
-    redaction). Every token is checked (`check_token`) before it is used.
+    ``on_token`` is called with every new token and refresh token (the session registers
+    them for redaction). Every token is checked (`check_token`) before it is used.
     """
 
     def __init__(
@@ -151,6 +151,8 @@ class TokenManager:
         value = check_token(grant.token)
         if self._on_token is not None:
             self._on_token(value)
+            if grant.refresh_token:
+                self._on_token(grant.refresh_token)
         now = self._clock()
         expires_at = grant.expires_at
         if expires_at <= now:

@@ -217,6 +217,5 @@ class Session(BaseSession):
                 endpoint=endpoint_of(response.request),
                 response=response,
             )
-        self.stats.authorizations += 1
         logger.debug("authorized as %s", self.username)
         return Grant(token, parse_expiry(data.get("expiry")))

@@ -41,7 +41,7 @@ import anyio
 import httpx
 from attrs import define
 
-from ..auth import Authorize, Refresh, TokenManager
+from ..auth import Authorize, GrantLike, Refresh, TokenManager
 from ..errors import (
     APIConnectionError,
     APIStatusError,
@@ -214,11 +214,8 @@ class BaseSession:
         self._client = http_client
         self.stats = SessionStats()
 
-        async def never() -> tuple[str, float]:
-            raise AssertionError("this session sends no credentials")
-
         self._tokens = TokenManager(
-            authorize if authorize is not None else never,
+            self._counted(authorize),
             refresh=refresh,
             refresh_margin=token_refresh_margin,
             on_token=self._redactor.add_token,
@@ -343,15 +340,15 @@ class BaseSession:
         if idempotent is None:
             idempotent = method.upper() == "GET"
         call = _Call(
-            method=method,
-            target=path,
-            consume=consume,
-            params=params,
-            json=json,
-            content=content,
-            headers=_with_identity(headers) if _identity else headers,
-            idempotent=idempotent,
-            authenticate=authenticate and self._credentials is not None,
+            method,
+            path,
+            consume,
+            params,
+            json,
+            content,
+            _with_identity(headers) if _identity else headers,
+            idempotent,
+            authenticate and self._credentials is not None,
             deadline=deadline,
         )
         result: T = await self._call(call)
@@ -378,15 +375,15 @@ class BaseSession:
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError("stream_url needs an absolute http(s) URL")
         call = _Call(
-            method="GET",
-            target=url,
-            consume=consume,
-            params=None,
-            json=None,
-            content=None,
-            headers=_with_identity(headers),
-            idempotent=True,
-            authenticate=False,
+            "GET",
+            url,
+            consume,
+            None,
+            None,
+            None,
+            _with_identity(headers),
+            True,
+            False,
             external=True,
             deadline=deadline,
         )
@@ -509,6 +506,18 @@ class BaseSession:
         return response
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _counted(self, authorize: Authorize | None) -> Authorize:
+        """``authorize`` counted in `stats` (a session without credentials never calls it)."""
+
+        async def counted() -> GrantLike:
+            if authorize is None:
+                raise AssertionError("this session sends no credentials")
+            grant = await authorize()
+            self.stats.authorizations += 1
+            return grant
+
+        return counted
 
     def _url(self, call: _Call) -> str:
         return call.target if call.external else self._base_url + call.target

@@ -307,3 +307,25 @@ async def test_an_invalid_token_is_not_retried(mock: respx.MockRouter) -> None:
     assert authorized == 1
     assert route.call_count == 0
     assert "bad" not in str(info.value)
+
+
+async def test_authorizations_are_counted_by_the_core(mock: respx.MockRouter) -> None:
+    mock.get(ORIGIN + "/x").respond(200)
+    async with KeySession("key-123456") as s:
+        for _ in range(3):
+            await s.request("GET", "/x")
+        assert s.stats.authorizations == 1
+        assert s.stats.requests == 3
+
+
+async def test_refresh_tokens_are_scrubbed_too(mock: respx.MockRouter) -> None:
+    async def authorize() -> Grant:
+        return Grant("access-tok", math.inf, refresh_token="refresh-SECRET")
+
+    mock.get(ORIGIN + "/x").respond(
+        400, json={"message": "refresh-SECRET and access-tok were echoed"}
+    )
+    async with BaseSession(base_url=ORIGIN, credentials=BareToken(), authorize=authorize) as s:
+        with pytest.raises(gw.BadRequestError) as info:
+            await s.request("GET", "/x")
+    assert str(info.value) == "400: *** and *** were echoed"
