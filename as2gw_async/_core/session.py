@@ -32,8 +32,10 @@ gateway credentials, cookies or rate limiter, but the same retries and typed err
 from __future__ import annotations
 
 import logging
+import math
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, TypeVar, Union
 
@@ -47,7 +49,6 @@ from ..errors import (
     APIStatusError,
     APITimeoutError,
     AS2GatewayError,
-    AuthenticationError,
     ContentEncodingError,
     IntegrityError,
     RedirectError,
@@ -88,7 +89,8 @@ DEFAULT_DEADLINE = 300.0
 """Default overall deadline of one call, in seconds (retries and pauses included)."""
 PACE_BYTES_PER_SECOND = 32 * 1024
 """Under the default deadline, every this many bytes sent or received add one second:
-a large transfer that keeps moving is never cut off, a trickling server is."""
+a large transfer that keeps moving is never cut off, a trickling server is. Time spent
+waiting for the client-side rate limiter is added too."""
 
 _UPGRADE_STATUSES = (307, 308)
 
@@ -139,6 +141,21 @@ class _Call:
         """Move a paced deadline ``size`` bytes' worth of time later."""
         if self.paced and self.scope is not None:
             self.scope.deadline += size / PACE_BYTES_PER_SECOND
+
+    @contextmanager
+    def deadline_paused(self) -> Iterator[None]:
+        """Stop a paced deadline's clock while we queue on our own side (rate limiter):
+        the default deadline bounds the server, not the caller's own backlog."""
+        scope = self.scope
+        if not self.paced or scope is None:
+            yield
+            return
+        remaining = scope.deadline - anyio.current_time()
+        scope.deadline = math.inf
+        try:
+            yield
+        finally:
+            scope.deadline = anyio.current_time() + remaining
 
 
 class _PacedStream(httpx.AsyncByteStream):
@@ -416,7 +433,7 @@ class BaseSession:
         token = await self._tokens.get()
         try:
             return await self._send_handling_redirects(call, token)
-        except AuthenticationError as exc:
+        except APIStatusError as exc:  # whatever class the gateway's function chose
             if exc.status_code != 401:
                 raise
             self._tokens.invalidate(token)
@@ -485,7 +502,10 @@ class BaseSession:
         request = self._build_request(call, token)
         call.request = request
         limiter = None if call.external else self._limiter
-        answered = await limiter.acquire() if limiter is not None else None
+        answered = None
+        if limiter is not None:
+            with call.deadline_paused():
+                answered = await limiter.acquire()
         self.stats.requests += 1
         started = anyio.current_time()
         try:

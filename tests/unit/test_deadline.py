@@ -92,3 +92,17 @@ async def test_the_default_deadline_grows_with_the_bytes_that_arrive(
         assert seen["grown"] == pytest.approx((1 << 20) / (32 * 1024))  # 32 s for 1 MiB
         await s.stream("GET", "/big", consume, deadline=100.0)
         assert seen["grown"] == 0
+
+
+async def test_waiting_for_our_own_rate_limiter_does_not_spend_the_default_deadline(
+    router: respx.MockRouter, authorize: respx.Route
+) -> None:
+    """The authorize takes the limiter's one slot; the call then queues ~2 s for it, past
+    its 1 s default deadline, and still succeeds: the deadline bounds the server."""
+    route = router.get("/x").respond(200)
+    async with gw.Session(
+        USER, PASSWORD, base_url=BASE, rate_limit=gw.RateLimit(1, 2.0), deadline=1.0
+    ) as s:
+        with anyio.fail_after(GUARD):
+            await s.request("GET", "/x")
+    assert route.call_count == 1
