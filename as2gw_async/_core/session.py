@@ -325,11 +325,10 @@ class BaseSession:
             params=params,
             json=json,
             content=content,
-            headers=headers,
+            headers=_with_encoding(headers, "gzip, deflate"),  # small JSON: compression is fine
             idempotent=idempotent,
             authenticate=authenticate,
             deadline=deadline,
-            _identity=False,
         )
 
     async def stream(
@@ -345,7 +344,6 @@ class BaseSession:
         idempotent: bool | None = None,
         authenticate: bool = True,
         deadline: float | None = None,
-        _identity: bool = True,
     ) -> T:
         """Make a call and hand its successful, still-streaming response to ``consume``.
 
@@ -363,7 +361,7 @@ class BaseSession:
             params,
             json,
             content,
-            _with_identity(headers) if _identity else headers,
+            _with_encoding(headers, "identity"),
             idempotent,
             authenticate and self._credentials is not None,
             deadline=deadline,
@@ -398,7 +396,7 @@ class BaseSession:
             None,
             None,
             None,
-            _with_identity(headers),
+            _with_encoding(headers, "identity"),
             True,
             False,
             external=True,
@@ -623,11 +621,11 @@ def _safe_url(request: httpx.Request) -> httpx.URL:
     return request.url.copy_with(query=None)
 
 
-def _with_identity(headers: Mapping[str, str] | None) -> dict[str, str]:
-    """``headers`` asking for an uncompressed body unless they already say otherwise."""
+def _with_encoding(headers: Mapping[str, str] | None, accept: str) -> dict[str, str]:
+    """``headers`` with ``Accept-Encoding: accept`` unless they already name one."""
     result = dict(headers or {})
     if not any(name.lower() == "accept-encoding" for name in result):
-        result["Accept-Encoding"] = "identity"
+        result["Accept-Encoding"] = accept
     return result
 
 
