@@ -2,9 +2,11 @@
 
 `command` registers a function as a typer command and appends the shared options to its
 signature, so they are accepted after the command name (``as2gw ls received -v --json``).
-The function receives a `Cli` first: the output streams and a `Cli.session` factory that
-builds the `Session` from ``--username/--password/--base-url`` or the ``AS2GW_*``
-environment. An ``async def`` command runs under one ``anyio.run``; any exception it raises
+The function receives a `Cli` first: the output streams, the `Gateway` chosen with
+``--gateway`` (before or after the command name; else ``AS2GW_GATEWAY``), and a
+`Cli.session` factory that builds that gateway's session from ``--username/--password/
+--base-url`` or the gateway's own environment variables (``AS2GW_*``, ``MFTGW_*``,
+``ECGRID_*``). An ``async def`` command runs under one ``anyio.run``; any exception it raises
 is turned into one stderr line and an exit code by `handle_errors`.
 """
 
@@ -25,11 +27,12 @@ from attrs import define
 from ..ratelimit import GATEWAY_RATE_LIMIT, RateLimit
 from ..session import DEFAULT_BASE_URL, Session
 from ._errors import CliError, ExitCode, handle_errors
+from .gateways import GATEWAY_ENV, GATEWAYS, Gateway, GatewayName, gateway
 from ._logging import add_secret, configure_logging
 from ._typer import Command
 from .output import Output
 
-__all__ = ["Cli", "Connection", "command", "parse_rate_limit"]
+__all__ = ["Cli", "Connection", "command", "parse_rate_limit", "resolve_gateway"]
 
 OUTPUT_PANEL = "Output"
 CONNECTION_PANEL = "Connection"
@@ -37,15 +40,22 @@ CONNECTION_PANEL = "Connection"
 
 @define(frozen=True)
 class Connection:
-    """Resolved connection settings (the password is never shown in a repr)."""
+    """Resolved connection settings (the password is never shown in a repr).
 
-    username: str
-    password: str
+    For a gateway whose credentials come from its environment (``MFTGW_*``, ``ECGRID_*``),
+    ``username``/``password`` are ``None`` unless given on the command line, and
+    ``base_url`` is ``""`` unless ``--base-url`` was given.
+    """
+
+    username: str | None
+    password: str | None
     base_url: str
     allow_insecure_http: bool
     rate_limit: RateLimit | None
     max_retries: int = 3
     timeout: float | None = None
+    #: No --rate-limit/--no-rate-limit for a gateway other than v1: its session's own pace.
+    default_pace: bool = False
 
     def __repr__(self) -> str:
         return f"Connection(username={self.username!r}, base_url={self.base_url!r})"
@@ -59,22 +69,31 @@ class Cli:
     verbose: bool
     quiet: bool
     connection: Connection | None = None
+    gateway: Gateway = GATEWAYS["as2gateway"]
 
-    def session(self, **overrides: Any) -> Session:
-        """A new `Session` for this command's credentials (use it with ``async with``)."""
+    def session(self, **overrides: Any) -> Any:
+        """A new session of the chosen gateway for this command's credentials.
+
+        Use it with ``async with``. AS2 Gateway v1 gives a `Session`; MFT and ECGrid their
+        own ``Session`` (from ``MFTGW_*`` / ``ECGRID_*`` unless ``--username`` is given).
+        """
         if self.connection is None:  # pragma: no cover - a command declared connect=False
             raise RuntimeError("this command takes no connection options")
         c = self.connection
         kwargs: dict[str, Any] = {
-            "base_url": c.base_url,
             "allow_insecure_http": c.allow_insecure_http,
-            "rate_limit": c.rate_limit,
             "max_retries": c.max_retries,
         }
+        if not c.default_pace:
+            kwargs["rate_limit"] = c.rate_limit
         if c.timeout is not None:
             kwargs["timeout"] = c.timeout
         kwargs.update(overrides)
-        return Session(c.username, c.password, **kwargs)
+        if self.gateway.prompts:
+            return Session(str(c.username), str(c.password), base_url=c.base_url, **kwargs)
+        return self.gateway.open_session(
+            username=c.username, password=c.password, base_url=c.base_url, options=kwargs
+        )
 
 
 def parse_rate_limit(text: str) -> RateLimit:
@@ -148,6 +167,76 @@ def _resolve_connection(
         max_retries=retries,
         timeout=http_timeout,
     )
+
+
+def _resolve_from_env(
+    gw: Gateway,
+    *,
+    given: set[str],
+    username: str | None,
+    password: str | None,
+    password_stdin: bool,
+    base_url: str | None,
+    allow_insecure_http: bool,
+    rate_limit: str | None,
+    no_rate_limit: bool,
+    retries: int,
+    http_timeout: float | None,
+) -> Connection:
+    """The connection of a gateway whose session reads its own environment (``from_env``).
+
+    Only what was typed on the command line counts here (``given``): ``AS2GW_USERNAME``,
+    ``AS2GW_PASSWORD`` and ``AS2GW_BASE_URL`` are AS2 Gateway v1's and never reach another
+    gateway. ``--username`` with ``--password`` or ``--password-stdin`` replaces the
+    environment's credentials.
+    """
+    if rate_limit is not None and no_rate_limit:
+        raise CliError("--rate-limit and --no-rate-limit exclude each other", ExitCode.USAGE)
+    user = username if "username" in given else None
+    secret = password if "password" in given else None
+    if password_stdin:
+        secret = _read_stdin_password()
+    if (user is None) != (secret is None):
+        raise CliError(
+            "--username and --password (or --password-stdin) go together; or set "
+            f"{gw.credentials_help}",
+            ExitCode.USAGE,
+        )
+    if secret is not None:
+        add_secret(secret)
+    limit: RateLimit | None = None
+    if rate_limit is not None:
+        limit = parse_rate_limit(rate_limit)
+    return Connection(
+        username=user,
+        password=secret,
+        base_url=(base_url or "") if "base_url" in given else "",
+        allow_insecure_http=allow_insecure_http,
+        rate_limit=limit,
+        max_retries=retries,
+        timeout=http_timeout,
+        default_pace=rate_limit is None and not no_rate_limit,
+    )
+
+
+def _given_on_command_line(ctx: typer.Context, names: list[str]) -> set[str]:
+    """Which of these parameters the user typed (not defaults, not environment variables)."""
+    given = set()
+    for name in names:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name == "COMMANDLINE":
+            given.add(name)
+    return given
+
+
+def resolve_gateway(explicit: str | None, ctx: typer.Context | None) -> Gateway:
+    """``--gateway`` after the command, else before it (or ``AS2GW_GATEWAY``), else v1."""
+    if explicit is not None:
+        return gateway(explicit)
+    root = None if ctx is None else ctx.find_root().params.get("gateway")
+    if isinstance(root, GatewayName):
+        root = root.value
+    return gateway(root)
 
 
 # -- the shared options, as parameters appended to each command's signature ---------------
@@ -252,7 +341,9 @@ _CONNECTION_OPTIONS: list[inspect.Parameter] = [
             typer.Option(
                 "--base-url",
                 envvar="AS2GW_BASE_URL",
-                help=f"API root (default: {DEFAULT_BASE_URL}).",
+                help=f"API root (default: the gateway's own; v1: {DEFAULT_BASE_URL}). "
+                "The variable is v1's; MFTGW_BASE_URL and ECGRID_BASE_URL are read by "
+                "their gateways.",
                 rich_help_panel=CONNECTION_PANEL,
                 show_default=False,
             ),
@@ -335,6 +426,31 @@ _CONNECTION_OPTIONS: list[inspect.Parameter] = [
 
 _CONNECTION_NAMES = [p.name for p in _CONNECTION_OPTIONS]
 
+GATEWAY_HELP = (
+    f"as2gateway (AS2 Gateway v1, the default), mft (MFT Gateway) or ecgrid; also "
+    f"before the command, or {GATEWAY_ENV}."
+)
+
+#: typer hands the click context to a parameter of this type (``--gateway`` before the command).
+_CONTEXT = inspect.Parameter("typer_ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+
+_GATEWAY_OPTION = inspect.Parameter(
+    "gateway",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=None,
+    annotation=Annotated[
+        Optional[GatewayName],  # noqa: UP045
+        typer.Option(
+            "--gateway",
+            "-g",
+            help=GATEWAY_HELP,
+            rich_help_panel=CONNECTION_PANEL,
+            show_default=False,
+            case_sensitive=False,
+        ),
+    ],
+)
+
 
 def command(
     app: typer.Typer,
@@ -355,23 +471,32 @@ def command(
         extra = list(_OUTPUT_OPTIONS)
         if json_output:
             extra.append(_JSON_OPTION)
+        extra.append(_GATEWAY_OPTION)
         if connect:
             extra += _CONNECTION_OPTIONS
+        extra.append(_CONTEXT)
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + extra
 
         def wrapper(**kwargs: Any) -> Any:
             verbose = bool(kwargs.pop("verbose"))
             quiet = bool(kwargs.pop("quiet")) and not verbose
             json_flag = bool(kwargs.pop("json_flag", False))
+            chosen = kwargs.pop("gateway")
+            ctx: typer.Context = kwargs.pop("typer_ctx")
             conn_args = {k: kwargs.pop(k) for k in _CONNECTION_NAMES if k in kwargs}
+            given = _given_on_command_line(ctx, list(conn_args))
             configure_logging(verbose=verbose, quiet=quiet)
             output = Output.create(
                 json_flag=True if json_flag else None, quiet=quiet, verbose=verbose
             )
             with handle_errors(verbose=verbose):
-                cli = Cli(output=output, verbose=verbose, quiet=quiet)
-                if connect:
+                gw = resolve_gateway(None if chosen is None else GatewayName(chosen).value, ctx)
+                gw.check(name)
+                cli = Cli(output=output, verbose=verbose, quiet=quiet, gateway=gw)
+                if connect and gw.prompts:
                     cli.connection = _resolve_connection(**conn_args)
+                elif connect:
+                    cli.connection = _resolve_from_env(gw, given=given, **conn_args)
                 if inspect.iscoroutinefunction(fn):
                     return anyio.run(functools.partial(fn, cli, **kwargs))
                 return fn(cli, **kwargs)

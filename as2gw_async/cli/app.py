@@ -24,9 +24,10 @@ from ..files import DEFAULT_MAX_TOTAL_SIZE, safe_message_dirname
 from ..inbox import Delivered, InboxConsumer
 from ..models import AS2Message, DownloadedFile, Folder, PartnerType
 from ..session import Session
-from ._common import Cli, command
+from ._common import GATEWAY_HELP, Cli, command
 from ._errors import EXIT_CODES_HELP, CliError, ExitCode, IncompleteError
 from ._typer import Command, Group
+from .gateways import GATEWAY_ENV, GatewayName
 from .output import files_table, format_expiry, format_size, message_panel, messages_table
 
 __all__ = ["app"]
@@ -34,6 +35,10 @@ __all__ = ["app"]
 _EPILOG = (
     "[bold]Credentials[/]: --username/--password/--base-url or AS2GW_USERNAME, "
     "AS2GW_PASSWORD, AS2GW_BASE_URL; --password-stdin reads the password from stdin.\n\n"
+    "[bold]Gateways[/]: --gateway as2gateway|mft|ecgrid (or AS2GW_GATEWAY; default "
+    "as2gateway). MFT Gateway: MFTGW_USERNAME/MFTGW_PASSWORD or MFTGW_TOKEN_ID/"
+    "MFTGW_TOKEN_SECRET, MFTGW_BASE_URL. ECGrid: ECGRID_API_KEY or ECGRID_LOGIN/"
+    "ECGRID_PASSWORD, ECGRID_BASE_URL.\n\n"
     "[bold]Exit codes[/]:\n\n"
     + "\n\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES_HELP)
     + "\n\nTry it without an account: [bold]as2gw demo[/]."
@@ -63,8 +68,19 @@ def _main(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    gateway: Annotated[
+        Optional[GatewayName],  # noqa: UP045
+        typer.Option(
+            "--gateway",
+            "-g",
+            envvar=GATEWAY_ENV,
+            help=GATEWAY_HELP,
+            show_default=False,
+            case_sensitive=False,
+        ),
+    ] = None,
 ) -> None:
-    """Command line client for the AS2 Gateway REST API v1.
+    """Command line client for the AS2 Gateway REST API v1, the MFT Gateway and ECGrid.
 
     Send files and wait for delivery, list and inspect messages, download attachments,
     drain the inbox exactly once, run a local emulator. Run [bold]as2gw demo[/] to see it
@@ -573,6 +589,14 @@ async def batch_download_command(
 
 # -- sync ----------------------------------------------------------------------------------
 
+#: The command-line flag of each ``session.mailbox()`` option of ``sync``, for error messages.
+_SYNC_FLAGS = {
+    "partner_as2_id": "--partner",
+    "station_as2_id": "--station",
+    "partner_type": "--test",
+    "include_mdn": "--include-mdn",
+}
+
 
 async def _until_signal(scope: anyio.CancelScope, fired: list[int]) -> None:
     """Cancel ``scope`` on SIGINT/SIGTERM (a clean stop: journal flushed, summary printed)."""
@@ -625,16 +649,31 @@ async def sync(
 ) -> None:
     """Drain the inbox into DIRECTORY: every unread message on disk exactly once.
 
-    Each message is downloaded into DIRECTORY/<message-id>/ and marked read only after
-    that; a crash or Ctrl-C loses nothing and the next run picks up where this one stopped
-    (state in DIRECTORY/.as2gw/). Exit code 7 if some messages could not be fetched (they
-    stay unread for the next run).
+    Each message is downloaded into DIRECTORY/<message-id>/ and acknowledged on the gateway
+    (v1 and MFT: marked read; ECGrid: confirmed) only after that; a crash or Ctrl-C loses
+    nothing and the next run picks up where this one stopped (state in DIRECTORY/.as2gw/).
+    Exit code 7 if some messages could not be fetched (they stay waiting for the next run).
+    --partner, --station, --test and --include-mdn are AS2 Gateway v1 options.
     """
     out = cli.output
+    gw = cli.gateway
+    wanted: dict[str, Any] = {
+        "partner_as2_id": partner,
+        "station_as2_id": station,
+        # v1 always filters on a partner type (production unless --test); others have none
+        "partner_type": _partner_type(test) if "partner_type" in gw.sync_options else test or None,
+        "include_mdn": include_mdn or None,
+    }
+    options = {k: v for k, v in wanted.items() if v is not None}
+    refused = [_SYNC_FLAGS[k] for k in options if k not in gw.sync_options]
+    if refused:
+        raise CliError(
+            f"{', '.join(refused)}: not an option of sync for --gateway {gw.name}", ExitCode.USAGE
+        )
     fired: list[int] = []
     async with cli.session() as s:
         total: int | None = None
-        if out.interactive and not follow:
+        if out.interactive and not follow and gw.counts_unread:
             page = await s.received.list(
                 unread_only=True,
                 page_length=1,
@@ -644,15 +683,11 @@ async def sync(
             )
             total = page.total_records
         consumer = InboxConsumer(
-            s,
+            s.mailbox(**options),
             directory,
             concurrency=concurrency,
             follow=follow,
             poll_interval=poll_interval,
-            partner_as2_id=partner,
-            station_as2_id=station,
-            partner_type=_partner_type(test),
-            include_mdn=include_mdn,
             max_total_size=max_total_size,
         )
         label = "Following the inbox" if follow else "Syncing the inbox"
@@ -669,7 +704,7 @@ async def sync(
     summary = (
         f"{stats.delivered} message(s) delivered ({format_size(stats.bytes)}), "
         f"{stats.redelivered} handed over again from an earlier run, "
-        f"{stats.marked_read} marked read, {stats.skipped} skipped; "
+        f"{stats.marked_read} {gw.acknowledged}, {stats.skipped} skipped; "
         f"{stats.requests} HTTP request(s). Files in {directory}/"
     )
     if out.json_mode:
@@ -679,8 +714,8 @@ async def sync(
     if consumer.skipped and not follow:
         first = next(iter(consumer.skipped.items()))
         raise IncompleteError(
-            f"{len(consumer.skipped)} message(s) could not be fetched and stay unread for "
-            f"the next run (first: {first[0]}: {first[1]})"
+            f"{len(consumer.skipped)} message(s) could not be fetched and stay {gw.waiting} "
+            f"for the next run (first: {first[0]}: {first[1]})"
         )
     if fired and not follow:
         raise KeyboardInterrupt
@@ -691,7 +726,7 @@ def _print_delivered(cli: Cli, delivered: Delivered, *, follow: bool) -> None:
     if out.json_mode:
         out.json(
             {
-                "as2MessageId": delivered.as2_message_id,
+                cli.gateway.id_key: delivered.message_id,
                 "directory": str(delivered.directory),
                 "files": [str(f.path) for f in delivered.files],
                 "redelivered": delivered.redelivered,
@@ -699,7 +734,7 @@ def _print_delivered(cli: Cli, delivered: Delivered, *, follow: bool) -> None:
         )
     elif follow or cli.verbose:
         out.print(
-            f"[green]↓[/] [cyan]{escape(delivered.as2_message_id)}[/] -> "
+            f"[green]↓[/] [cyan]{escape(delivered.message_id)}[/] -> "
             f"{escape(str(delivered.directory))} ({len(delivered.files)} file(s))"
         )
 
@@ -751,10 +786,10 @@ async def retry(cli: Cli, ids: _Ids) -> None:
     add_help_option=False,
 )
 def emulator(ctx: typer.Context) -> None:
-    """Run a local AS2 Gateway emulator until Ctrl-C (as2gw emulator --help for options)."""
-    from .demo import run_emulator
+    """Run a local emulator until Ctrl-C: --gateway as2gateway|mft|ecgrid (--help: options)."""
+    from .emulators import run_gateway_emulator
 
-    raise typer.Exit(run_emulator(list(ctx.args)))
+    raise typer.Exit(run_gateway_emulator(list(ctx.args), ctx))
 
 
 @command(app, "demo", connect=False)
