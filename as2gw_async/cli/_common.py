@@ -27,9 +27,9 @@ from attrs import define
 from ..ratelimit import GATEWAY_RATE_LIMIT, RateLimit
 from ..session import DEFAULT_BASE_URL, Session
 from ._errors import CliError, ExitCode, handle_errors
-from .gateways import GATEWAY_ENV, GATEWAYS, Gateway, GatewayName, gateway
 from ._logging import add_secret, configure_logging
 from ._typer import Command
+from .gateways import GATEWAY_ENV, GATEWAYS, Gateway, GatewayName, gateway
 from .output import Output
 
 __all__ = ["Cli", "Connection", "command", "parse_rate_limit", "resolve_gateway"]
