@@ -81,8 +81,9 @@ class RandomFaults:
     """An emulator's fault script, plus a fault drawn at random on ``rate`` of the calls.
 
     Wraps the script object the emulator asks ``take(route, ...)`` for each request (the
-    scripted faults still come first); ``make(route, kinds)`` builds the random fault, or
-    None when the drawn kind does not fit the route. Counts what it injected by kind.
+    scripted faults still come first); ``make(kind, route, stage)`` builds the fault, or
+    None when that kind does not fit the route or the stage of the request. Counts what it
+    injected by kind.
     """
 
     def __init__(
@@ -101,19 +102,27 @@ class RandomFaults:
         self.injected: Counter[str] = Counter()
 
     def take(self, route: str, *args: Any) -> Any:
-        """The emulator's call: a scripted fault, else a random one, else None."""
+        """The emulator's call: a scripted fault, else a random one, else None.
+
+        While faults are on, a kind not injected yet is used at its first chance (so every
+        kind shows up even in a short run); after that each call draws one at ``rate``.
+        """
         scripted = self._inner.take(route, *args)
         if scripted is not None or self.rate <= 0:
             return scripted
+        stage = args[0] if args else None
         with self._lock:
-            if self._rng.random() >= self.rate:
+            missing = [k for k in self.kinds if not self.injected[k]]
+            if not missing and self._rng.random() >= self.rate:
                 return None
-            kind = self._rng.choice(self.kinds)
-        fault = self._make(kind, route, args[0] if args else None)
-        if fault is not None:
-            with self._lock:
-                self.injected[kind] += 1
-        return fault
+            candidates = missing or [self._rng.choice(self.kinds)]
+        for kind in candidates:
+            fault = self._make(kind, route, stage)
+            if fault is not None:
+                with self._lock:
+                    self.injected[kind] += 1
+                return fault
+        return None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -325,6 +334,10 @@ class ECGrid:
         if kind == "rate_limit":
             return Fault("rate_limit", route, status=429, retry_after=0)
         if kind == "envelope":
+            # HTTP 200 with success: false is not retried by the client (not a 5xx): on the
+            # listing it would end the run; on a download or confirm it skips that parcel
+            if route.endswith("-list"):
+                return None
             return Fault("envelope", route, status=200, error_code="InternalError")
         return Fault(kind, route)
 
