@@ -589,14 +589,6 @@ async def batch_download_command(
 
 # -- sync ----------------------------------------------------------------------------------
 
-#: The command-line flag of each ``session.mailbox()`` option of ``sync``, for error messages.
-_SYNC_FLAGS = {
-    "partner_as2_id": "--partner",
-    "station_as2_id": "--station",
-    "partner_type": "--test",
-    "include_mdn": "--include-mdn",
-}
-
 
 async def _until_signal(scope: anyio.CancelScope, fired: list[int]) -> None:
     """Cancel ``scope`` on SIGINT/SIGTERM (a clean stop: journal flushed, summary printed)."""
@@ -657,19 +649,24 @@ async def sync(
     """
     out = cli.output
     gw = cli.gateway
-    wanted: dict[str, Any] = {
-        "partner_as2_id": partner,
-        "station_as2_id": station,
-        # v1 always filters on a partner type (production unless --test); others have none
-        "partner_type": _partner_type(test) if "partner_type" in gw.sync_options else test or None,
+    given: dict[str, Any] = {
+        "partner": partner,
+        "station": station,
+        "test": test or None,
         "include_mdn": include_mdn or None,
     }
-    options = {k: v for k, v in wanted.items() if v is not None}
-    refused = [_SYNC_FLAGS[k] for k in options if k not in gw.sync_options]
+    refused = [
+        "--" + k.replace("_", "-")
+        for k, v in given.items()
+        if v is not None and k not in gw.sync_options
+    ]
     if refused:
         raise CliError(
             f"{', '.join(refused)}: not an option of sync for --gateway {gw.name}", ExitCode.USAGE
         )
+    if "test" in gw.sync_options:  # v1 always filters on a partner type (production by default)
+        given["test"] = _partner_type(test)
+    options = {gw.sync_options[k]: v for k, v in given.items() if v is not None}
     fired: list[int] = []
     async with cli.session() as s:
         total: int | None = None
@@ -806,8 +803,8 @@ async def demo(
 
     Starts an emulated gateway on a free loopback port, sends files and waits for their
     delivery, lists the inbox, syncs it to a folder exactly once, batch-downloads with a
-    forced partial (206) answer, and prints a summary.
+    forced partial (206) answer, and prints a summary. With --gateway mft or ecgrid: the
+    same tour of the MFT Gateway (presigned links) or of ECGrid (upload, confirm, cancel).
     """
-    from .demo import run_demo
-
-    await run_demo(cli, directory, messages)
+    run_tour = cli.gateway.load(cli.gateway.demo)
+    await run_tour(cli, directory, messages)

@@ -8,7 +8,6 @@ user's code would talk to the real gateway.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +17,6 @@ import anyio
 from attrs import define, field
 from rich.markup import escape
 from rich.panel import Panel
-from rich.rule import Rule
 from rich.table import Table
 
 from ..errors import DeliveryFailedError
@@ -28,11 +26,11 @@ from ..session import Session
 from ._common import Cli
 from ._errors import CliError, ExitCode
 from .output import format_expiry, format_size, messages_table
+from .tour import EMULATOR_EXTRA, Tour, prepare_directory
 
 __all__ = ["run_demo", "run_emulator"]
 
-_MARKER = ".as2gw-demo"
-_EMULATOR_EXTRA = "pip install 'as2gw_async[cli,emulator]'"
+_EMULATOR_EXTRA = EMULATOR_EXTRA
 STATION = "RJ_Station"
 PARTNER = "RJ_Partner"
 FLAKY_PARTNER = "Flaky_Partner"
@@ -119,49 +117,13 @@ class _Report:
         }
 
 
-def _prepare(directory: Path) -> Path:
-    """A clean demo directory: ours from an earlier run is emptied, anything else refused."""
-    root = directory.resolve()
-    if root.exists():
-        if not root.is_dir():
-            raise CliError(f"{directory} is not a directory; pick another --dir", ExitCode.USAGE)
-        if any(root.iterdir()) and not (root / _MARKER).exists():
-            raise CliError(
-                f"{directory} exists and was not made by 'as2gw demo'; pick another --dir",
-                ExitCode.USAGE,
-            )
-        for sub in ("outbox", "inbox", "batch"):
-            shutil.rmtree(root / sub, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / _MARKER).write_text("Made by 'as2gw demo'; safe to delete.\n")
-    return root
+class _Demo(Tour):
+    steps = _STEPS
 
-
-class _Demo:
     def __init__(self, cli: Cli, root: Path, messages: int) -> None:
-        self.cli = cli
-        self.out = cli.output
-        self.root = root
+        super().__init__(cli, root)
         self.messages = messages
         self.report = _Report(directory=root)
-        # With --json (asked for, not implied by a pipe) only the summary object is printed.
-        self.silent = self.out.json_requested
-        self.step_no = 0
-
-    def say(self, *renderables: Any) -> None:
-        if not self.silent:
-            self.out.print(*renderables)
-
-    def step(self, title: str) -> None:
-        self.step_no += 1
-        self.say("")
-        self.say(Rule(f"[bold]Step {self.step_no}/{_STEPS}[/] {title}", align="left"))
-
-    def rel(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
 
     async def run(self) -> _Report:
         try:
@@ -339,5 +301,5 @@ class _Demo:
 
 async def run_demo(cli: Cli, directory: Path, messages: int) -> None:
     """The ``demo`` command's body."""
-    root = _prepare(directory)
+    root = prepare_directory(directory, ("outbox", "inbox", "batch"))
     await _Demo(cli, root, messages).run()

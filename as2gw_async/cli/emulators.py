@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -58,8 +57,7 @@ def run_gateway_emulator(argv: Sequence[str], ctx: Any = None) -> int:
     except CliError as exc:
         sys.stderr.write(f"as2gw: error: {exc.message}\n")
         return int(exc.code)
-    module, _, function = gw.emulator.partition(":")
-    runner: Callable[[Sequence[str]], int] = getattr(importlib.import_module(module), function)
+    runner: Callable[[Sequence[str]], int] = gw.load(gw.emulator)
     return runner(rest)
 
 

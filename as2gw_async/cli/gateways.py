@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ._errors import CliError, ExitCode
 
@@ -64,7 +64,7 @@ _V1_COMMANDS = frozenset(
     }
 )
 #: What every gateway whose client offers a mailbox can do.
-_MAILBOX_COMMANDS = frozenset({"sync", "emulator"})
+_MAILBOX_COMMANDS = frozenset({"sync", "emulator", "demo"})
 
 
 @frozen(kw_only=True)
@@ -85,8 +85,9 @@ class Gateway:
     login_keywords: tuple[str, str]
     #: The commands this gateway has.
     commands: frozenset[str]
-    #: ``sync`` options passed on to ``session.mailbox(...)`` (the others are refused).
-    sync_options: frozenset[str] = frozenset()
+    #: ``sync`` options this gateway's mailbox takes: option -> ``session.mailbox()`` keyword
+    #: (``partner``, ``station``, ``test``, ``include_mdn``); the others are refused.
+    sync_options: Mapping[str, str] = field(factory=dict)
     #: The JSON key of a message id in the command's output.
     id_key: str = "messageId"
     #: Whether ``sync`` can count the waiting messages first (v1's listing has a total).
@@ -97,6 +98,8 @@ class Gateway:
     waiting: str = "unread"
     #: ``"module:function"`` running ``as2gw emulator --gateway NAME ARGS``.
     emulator: str = ""
+    #: ``"module:function"`` running ``as2gw demo --gateway NAME`` (``fn(cli, dir, n)``).
+    demo: str = ""
     #: Whether the credentials come from the command line (prompting) rather than ``from_env``.
     prompts: bool = False
 
@@ -118,6 +121,12 @@ class Gateway:
                 f"({self.title}); its commands: {', '.join(sorted(self.commands))}",
                 ExitCode.USAGE,
             )
+
+    @staticmethod
+    def load(reference: str) -> Any:
+        """The object a ``"module:function"`` reference of this table names."""
+        module, _, name = reference.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     def session_class(self) -> Any:
         """The client's ``Session`` class (imported only when a command needs it)."""
@@ -147,6 +156,7 @@ class Gateway:
             )
         cls = self.session_class()
         kwargs = dict(options)
+        base_url = base_url or os.environ.get(self.base_url_env)
         if base_url:
             kwargs["base_url"] = base_url
         if given:
@@ -166,13 +176,17 @@ GATEWAYS: dict[str, Gateway] = {
             base_url_env="AS2GW_BASE_URL",
             login_keywords=("username", "password"),
             commands=_V1_COMMANDS,
-            sync_options=frozenset(
-                {"partner_as2_id", "station_as2_id", "partner_type", "include_mdn"}
-            ),
+            sync_options={
+                "partner": "partner_as2_id",
+                "station": "station_as2_id",
+                "test": "partner_type",
+                "include_mdn": "include_mdn",
+            },
             id_key="as2MessageId",
             counts_unread=True,
             acknowledged="marked read",
             emulator="as2gw_async.cli.demo:run_emulator",
+            demo="as2gw_async.cli.demo:run_demo",
             prompts=True,
         ),
         Gateway(
@@ -186,8 +200,10 @@ GATEWAYS: dict[str, Gateway] = {
             base_url_env="MFTGW_BASE_URL",
             login_keywords=("username", "password"),
             commands=_MAILBOX_COMMANDS,
+            sync_options={"partner": "partner", "station": "station", "include_mdn": "include_mdn"},
             acknowledged="marked read",
             emulator="as2gw_async.cli.emulators:run_mft_emulator",
+            demo="as2gw_async.cli.demo_mft:run_demo",
         ),
         Gateway(
             name="ecgrid",
@@ -201,6 +217,7 @@ GATEWAYS: dict[str, Gateway] = {
             acknowledged="confirmed",
             waiting="pending",
             emulator="as2gw_async.cli.emulators:run_ecgrid_emulator",
+            demo="as2gw_async.cli.demo_ecgrid:run_demo",
         ),
     )
 }

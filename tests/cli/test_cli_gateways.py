@@ -80,9 +80,17 @@ def test_username_without_password_is_bad_usage_for_another_gateway(run_offline:
     assert "--username and --password" in one_line_error(result)
 
 
-@pytest.mark.parametrize("flag", [("--partner", "P"), ("--station", "S"), ("--test",)])
-@pytest.mark.parametrize("name", ["mft", "ecgrid"])
-def test_v1_sync_filters_are_refused_on_other_gateways(
+@pytest.mark.parametrize(
+    ("name", "flag"),
+    [
+        ("mft", ("--test",)),
+        ("ecgrid", ("--partner", "P")),
+        ("ecgrid", ("--station", "S")),
+        ("ecgrid", ("--test",)),
+        ("ecgrid", ("--include-mdn",)),
+    ],
+)
+def test_sync_filters_a_gateway_lacks_are_refused(
     run_offline: Run, name: str, flag: tuple[str, ...]
 ) -> None:
     result = run_offline("--gateway", name, "sync", "x", *flag)

@@ -17,7 +17,6 @@ Size: by default a short run (``DEFAULT``); ``AS2GW_CRASH_FULL=1`` runs the issu
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import random
@@ -30,6 +29,7 @@ import pytest
 
 from as2gw_async.files import safe_message_dirname
 
+from ..gateway_clients import needs_client, require_client
 from ._crash_gateways import GATEWAYS, sha256
 
 HERE = Path(__file__).parent
@@ -39,33 +39,11 @@ DEFAULT = {"as2gateway": (300, 8), "mft": (120, 8), "ecgrid": (120, 8)}
 FULL = {"as2gateway": (1000, 20), "mft": (300, 20), "ecgrid": (300, 20)}
 FULL_RUN = os.environ.get("AS2GW_CRASH_FULL", "").strip() not in ("", "0")
 
-#: The client package each gateway's consumer needs.
-CLIENTS = {"as2gateway": "as2gw_async", "mft": "as2gw_async.mft", "ecgrid": "as2gw_async.ecgrid"}
-
-
-def _client_missing(name: str) -> bool:
-    """The gateway's client, or its mailbox, is not in this checkout yet."""
-    try:
-        module = importlib.import_module(CLIENTS[name])
-    except ModuleNotFoundError:
-        return True
-    return not hasattr(module.Session, "mailbox")
-
-
 def _params() -> list[object]:
-    out: list[object] = []
-    for name in GATEWAYS:
-        marks = [pytest.mark.slow]
-        if _client_missing(name):
-            marks.append(
-                pytest.mark.xfail(
-                    reason=f"the {name} client or its mailbox has not landed in this checkout",
-                    raises=ModuleNotFoundError,
-                    strict=True,
-                )
-            )
-        out.append(pytest.param(name, marks=marks, id=name))
-    return out
+    return [
+        pytest.param(name, marks=[pytest.mark.slow, needs_client(name)], id=name)
+        for name in GATEWAYS
+    ]
 
 
 def _consumer(name: str, dest: Path, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -86,8 +64,7 @@ def _journal(dest: Path) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize("name", _params())
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(name: str, tmp_path: Path) -> None:
-    if _client_missing(name):
-        raise ModuleNotFoundError(f"{CLIENTS[name]} has no Session.mailbox yet")
+    require_client(name)
     total, kill_target = (FULL if FULL_RUN else DEFAULT)[name]
     dest = tmp_path / "inbox"
     gateway = GATEWAYS[name](dest)
