@@ -39,6 +39,7 @@ DEFAULT = {"as2gateway": (300, 8), "mft": (120, 8), "ecgrid": (120, 8)}
 FULL = {"as2gateway": (1000, 20), "mft": (300, 20), "ecgrid": (300, 20)}
 FULL_RUN = os.environ.get("AS2GW_CRASH_FULL", "").strip() not in ("", "0")
 
+
 def _params() -> list[object]:
     return [
         pytest.param(name, marks=[pytest.mark.slow, needs_client(name)], id=name)
