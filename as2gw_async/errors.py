@@ -210,3 +210,50 @@ def _error_text(response: httpx.Response) -> str:
     if body:
         return f"{reason} (non-JSON {ctype or 'unknown'} body of {len(body)} bytes)"
     return reason
+
+
+# Listing and data-model errors (issue 13, items 7 and 8), kept together at the end.
+# AS2GatewayError
+#   + InvalidDataError ......... a successful JSON answer that does not fit the data model
+#     + InvalidRecordError ..... one record of it (a page's other records are still good)
+#   + InconsistentListingError . pages that do not add up to the listing's total
+
+__all__ += ["InconsistentListingError", "InvalidDataError", "InvalidRecordError"]
+
+
+class InvalidDataError(AS2GatewayError):
+    """A successful JSON answer that does not fit the data model (a page without
+    ``totalRecords``, a message without its id). ``endpoint`` names the call, e.g.
+    ``"GET /message/received"``; ``reason`` says what did not fit."""
+
+    def __init__(self, message: str, *, endpoint: str | None, reason: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.reason = reason
+
+
+class InvalidRecordError(InvalidDataError):
+    """One record of a listing (``index`` on its page) or one message that does not fit
+    the model. ``as2_message_id`` is its id when that much could be read, else None."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None,
+        reason: str,
+        index: int | None = None,
+        as2_message_id: str | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, reason=reason)
+        self.index = index
+        self.as2_message_id = as2_message_id
+
+
+class InconsistentListingError(AS2GatewayError):
+    """A paged listing that does not add up: pages repeating what was already listed, or
+    empty before the total it announced. Raised after a bounded number of requests."""
+
+    def __init__(self, message: str, *, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint

@@ -347,6 +347,10 @@ class Gateway:
         self.latency: float = 0.0
         #: ``(requests, window_seconds)`` per account, or None; beyond it: 429 + Retry-After
         self.rate_limit: tuple[int, float] | None = None
+        #: serve at most this many records a list page whatever ``pageLength`` asks (the page
+        #: number then counts in pages of this size): a non-conforming server, for clients'
+        #: tests; None (the default) follows the spec
+        self.max_page_length: int | None = None
         #: a :class:`FaultPlan`, or None (the default): no faults
         self.faults: FaultPlan | None = None
         self.stats = Stats()
