@@ -139,6 +139,8 @@ def _enum_converter(enum_cls: type[enum.Enum], name: str) -> Callable[[Any], Any
         found = table.get(value) if isinstance(value, str) else None
         if found is not None:
             return found
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # kept as its text, as an unknown string value is
         if not isinstance(value, str):
             raise _ModelError(f"{name} must be a string, not {_kind(value)}")
         try:
@@ -149,94 +151,117 @@ def _enum_converter(enum_cls: type[enum.Enum], name: str) -> Callable[[Any], Any
     return convert
 
 
-def _nested(sub: _Structurer, name: str) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        try:
-            return sub(value)
-        except _ModelError as exc:
-            raise _ModelError(f"{name}.{exc.reason}") from None
+def _slow_tuple(sub: _Structurer, name: str) -> Callable[[Any], Any]:
+    """The error path of a list of models: which item does not fit, and why."""
 
-    return convert
-
-
-def _tuple_of(sub: _Structurer, name: str) -> Callable[[Any], Any]:
     def convert(value: Any) -> tuple[Any, ...]:
-        if type(value) is not list:
-            raise _ModelError(f"{name} must be a list, not {_kind(value)}")
-        try:
-            return tuple([sub(item) for item in value])
-        except _ModelError as exc:
-            # find which item, for the message (only on the error path)
-            for i, item in enumerate(value):
-                try:
-                    sub(item)
-                except _ModelError as inner:
-                    raise _ModelError(f"{name}[{i}].{inner.reason}") from None
-            raise _ModelError(f"{name}: {exc.reason}") from None
+        for i, item in enumerate(value):
+            try:
+                sub(item)
+            except _ModelError as inner:
+                raise _ModelError(f"{name}[{i}].{inner.reason}") from None
+        raise AssertionError("unreachable: every item fits")  # pragma: no cover
 
     return convert
 
 
-def _field_plan(tp: Any, name: str) -> tuple[type | None, Callable[..., Any], bool]:
-    """(exact type that needs no conversion or None, converter, takes the name argument)."""
-    optional = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(
-        None
-    ) in typing.get_args(tp)
+def _optional_inner(tp: Any) -> tuple[Any, bool]:
+    """``X | None`` -> (X, True); anything else -> (tp, False)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if type(None) in args:
+            rest = [a for a in args if a is not type(None)]
+            if len(rest) == 1:
+                return rest[0], True
+    return tp, False
+
+
+def _field_lines(i: int, tp: Any, key: str, env: dict[str, Any]) -> list[str]:
+    """Lines turning ``v`` (not None) into field ``i``'s value, inline where it is cheap."""
     enum_cls = _lenient_enum(tp)
     if enum_cls is not None:
-        return None, _enum_converter(enum_cls, name), False
-    if optional:
-        (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        env[f"_t{i}"] = {m.value: m for m in enum_cls}
+        env[f"_c{i}"] = _enum_converter(enum_cls, key)
+        return [
+            f"        if type(v) is str and v in _t{i}:",
+            f"            v = _t{i}[v]",
+            "        else:",
+            f"            v = _c{i}(v)",
+        ]
+    tp, _ = _optional_inner(tp)
     if tp in _SCALARS:
-        return tp, _SCALARS[tp], True
+        env[f"_t{i}"] = tp
+        env[f"_c{i}"] = _SCALARS[tp]
+        return [f"        if type(v) is not _t{i}:", f"            v = _c{i}(v, {key!r})"]
     if attrs.has(tp):
-        return None, _nested(_structurer(tp), name), False
+        env[f"_s{i}"] = _structurer(tp)
+        return [
+            "        try:",
+            f"            v = _s{i}(v)",
+            "        except _ModelError as e:",
+            f"            raise _ModelError({key + '.'!r} + e.reason) from None",
+        ]
     if typing.get_origin(tp) is tuple:
         item, _ellipsis = typing.get_args(tp)
-        return None, _tuple_of(_structurer(item), name), False
-    raise TypeError(f"no structure rule for {name}: {tp!r}")  # a model bug, found at import
+        sub = _structurer(item)
+        env[f"_s{i}"] = sub
+        env[f"_c{i}"] = _slow_tuple(sub, key)
+        return [
+            "        if type(v) is not list:",
+            f"            raise _ModelError(f'{key} must be a list, not {{_kind(v)}}')",
+            "        try:",
+            f"            v = tuple([_s{i}(x) for x in v])",
+            "        except _ModelError:",
+            f"            v = _c{i}(v)",
+        ]
+    raise TypeError(f"no structure rule for {key}: {tp!r}")  # a model bug, found at import
 
 
 def _generate(cls: type) -> _Structurer:
-    """Write and compile the structure function of one attrs class (see the module doc)."""
+    """Write and compile the structure function of one attrs class (see the module doc).
+
+    The object is made with ``object.__new__`` and its slots are filled directly (what the
+    attrs ``__init__`` of a frozen class does, minus the keyword-argument handling), which
+    is safe because models have no validators, converters or post-init hooks.
+    """
     attrs.resolve_types(cls)
-    env: dict[str, Any] = {"_cls": cls, "_ModelError": _ModelError, "_kind": _kind}
+    fields = attrs.fields(cls)
+    direct = "__slots__" in cls.__dict__ and not hasattr(cls, "__attrs_post_init__")
+    direct = direct and all(a.validator is None and a.converter is None for a in fields)
+    env: dict[str, Any] = {
+        "_cls": cls,
+        "_new": object.__new__,
+        "_ModelError": _ModelError,
+        "_kind": _kind,
+    }
     lines = [
         "def structure(d):",
         "    if type(d) is not dict:",
         "        raise _ModelError(f'expected an object, not {_kind(d)}')",
         "    g = d.get",
     ]
-    kwargs = []
-    for i, a in enumerate(attrs.fields(cls)):
+    for i, a in enumerate(fields):
         key = to_camel(a.name)
-        exact, convert, named = _field_plan(a.type, key)
-        env[f"_c{i}"] = convert
-        call = f"_c{i}(v, {key!r})" if named else f"_c{i}(v)"
-        check = f"type(v) is not _t{i}" if exact is not None else "True"
-        env[f"_t{i}"] = exact
         lines.append(f"    v = g({key!r})")
         if a.default is attrs.NOTHING:
-            lines += [
-                "    if v is None:",
-                f"        raise _ModelError({key + ' is missing'!r})",
-                f"    if {check}:",
-                f"        v = {call}",
-            ]
+            lines += ["    if v is None:", f"        raise _ModelError({key + ' is missing'!r})"]
+            lines += ["    if True:"]
         else:
-            default = a.default
-            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
                 raise TypeError(f"{cls.__name__}.{a.name}: no factory defaults on models")
-            env[f"_d{i}"] = default
-            lines += [
-                "    if v is None:",
-                f"        v = _d{i}",
-                f"    elif {check}:",
-                f"        v = {call}",
-            ]
+            env[f"_d{i}"] = a.default
+            lines += ["    if v is None:", f"        v = _d{i}", "    else:"]
+        lines += _field_lines(i, a.type, key, env)
         lines.append(f"    a{i} = v")
-        kwargs.append(f"{a.name}=a{i}")
-    lines.append(f"    return _cls({', '.join(kwargs)})")
+    if direct:
+        lines.append("    o = _new(_cls)")
+        for i, a in enumerate(fields):
+            env[f"_set{i}"] = cls.__dict__[a.name].__set__
+            lines.append(f"    _set{i}(o, a{i})")
+        lines.append("    return o")
+    else:  # pragma: no cover - every model is slotted today
+        kwargs = ", ".join(f"{a.name}=a{i}" for i, a in enumerate(fields))
+        lines.append(f"    return _cls({kwargs})")
     exec(compile("\n".join(lines), f"<structure {cls.__qualname__}>", "exec"), env)
     fn: _Structurer = env["structure"]
     return fn
