@@ -160,6 +160,8 @@ class _State(Generic[T]):
     #: keys of every record fetched (yielded or held): a page adding none is stale
     known: set[Hashable] = field(factory=set)
     stale: int = 0
+    #: the first page number seen to end the listing: nothing past it is fetched
+    end_page: float = math.inf
     #: set when the listing does not add up: the iterator raises it once it has yielded
     #: every good record fetched before
     broken: InconsistentListingError | None = None
@@ -193,6 +195,8 @@ class _State(Generic[T]):
                 self._short(page, offset, length, total)
                 if not (offset == 0 and size):
                     return
+        if at_end and delta == 0:
+            self.end_page = min(self.end_page, offset)
         end = math.inf if at_end else first + size - delta
         self.held.append(_Chunk(first - delta, end, page.items, delta))
         self._check_fresh(page.items)
@@ -262,6 +266,7 @@ async def _fetch_window(state: _State[T], *, prefetch: int) -> None:
         while next_offset == start or (
             len(in_flight) < window
             and next_offset < horizon
+            and next_offset < state.end_page
             and next_offset * length < state.baseline + state.delta
             and not state.changed
             and state.broken is None
