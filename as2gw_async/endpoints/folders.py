@@ -25,6 +25,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._core.bodies import json_body
 from ..converter import BadRecordPolicy, check_bad_record_policy, structure, structure_page
 from ..files import DEFAULT_MAX_TOTAL_SIZE, ProgressCallback
 from ..models import AS2Message, BatchResult, Folder, GenericResponse, Page
@@ -143,14 +144,14 @@ class FolderResource:
         """One message by its AS2 id; `NotFoundError` if the folder does not hold it."""
         path = self._message_path(as2_message_id)
         response = await self._session.request("GET", path)
-        return structure(response.json(), AS2Message, endpoint=f"GET {self._path}/{{id}}")
+        return structure(json_body(response), AS2Message, endpoint=f"GET {self._path}/{{id}}")
 
     async def _list(
         self, params: Mapping[str, str | int | None], on_bad_record: BadRecordPolicy
     ) -> Page[AS2Message]:
         response = await self._session.request("GET", with_query(self._path, params))
         return structure_page(
-            response.json(),
+            json_body(response),
             AS2Message,
             endpoint=f"GET {self._path}",
             on_bad_record=check_bad_record_policy(on_bad_record),
@@ -192,7 +193,7 @@ class FolderResource:
 
 def _message_text(response: httpx.Response) -> str:
     try:
-        data: Any = response.json()
+        data: Any = json_body(response)
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("message"), str):
@@ -282,7 +283,7 @@ class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
             {"markAsRead": bool_param("mark_as_read", mark_as_read) if mark_as_read else None},
         )
         response = await self._session.request("GET", path)
-        return structure(response.json(), AS2Message, endpoint=f"GET {self._path}/{{id}}")
+        return structure(json_body(response), AS2Message, endpoint=f"GET {self._path}/{{id}}")
 
     async def list(
         self,
