@@ -1,4 +1,9 @@
-import httpx, pytest, respx
+"""A listing or message whose body is not JSON is a typed error naming the call (issue 13,
+item 8), not a bare JSONDecodeError from deep inside the folder code."""
+
+import pytest
+import respx
+
 import as2gw_async as gw
 
 BASE = "https://gw.example/v1"
