@@ -72,9 +72,7 @@ async def test_pending_stops_on_an_exact_multiple(
     assert [p.parcel_id async for p in s.parcels.pending(page_length=10)] == ids
 
 
-async def test_inbox_filters_and_unknown_status_kept(
-    s: ecgrid.Session, state: ECGridState
-) -> None:
+async def test_inbox_filters_and_unknown_status_kept(s: ecgrid.Session, state: ECGridState) -> None:
     ready = state.seed_inbox(3)
     odd = state.seed_inbox(2, status="OutBoxDelivered")
     got = [p async for p in s.parcels.inbox(status="OutBoxDelivered")]
@@ -202,9 +200,7 @@ async def test_429_beyond_retries_is_a_rate_limit_error(
     assert info.value.error_code == "RateLimitExceeded"
 
 
-async def test_envelope_errors_with_http_200_raise(
-    s: ecgrid.Session, state: ECGridState
-) -> None:
+async def test_envelope_errors_with_http_200_raise(s: ecgrid.Session, state: ECGridState) -> None:
     (pid,) = state.seed_inbox(1)
     state.envelope_error_next("parcels/confirm", "AccessDenied")
     with pytest.raises(PermissionDeniedError) as info:
