@@ -96,7 +96,8 @@ async def test_download_is_not_confirmed_until_confirm(
     (pid,) = state.seed_inbox(1, sizes=300_000)
     f = await s.parcels.download(pid, tmp_path)
     assert f.path.read_bytes() == state.parcel(pid).read()
-    assert f.size == 300_000 and f.path.parent == tmp_path
+    assert f.size == 300_000
+    assert f.path.parent == tmp_path
     assert state.parcel(pid).confirms == 0
     assert [p.parcel_id async for p in s.parcels.pending()] == [pid]  # delivered again
     await s.parcels.confirm(pid)
@@ -151,7 +152,8 @@ async def test_upload_streams_any_size(
     path.write_bytes(data)
     pid = await s.parcels.upload(path, ecgrid_id_from=1, ecgrid_id_to=2)
     parcel = state.parcel(pid)
-    assert parcel.read() == data and parcel.file_name == "po.edi"
+    assert parcel.read() == data
+    assert parcel.file_name == "po.edi"
     assert state.stats.uploads == 1
 
 
@@ -185,7 +187,8 @@ async def test_a_429_is_waited_out(s: ecgrid.Session, state: ECGridState) -> Non
     started = time.monotonic()
     assert [p.parcel_id async for p in s.parcels.pending()] == ids
     assert time.monotonic() - started >= 0.9  # Retry-After honoured (a lower bound only)
-    assert s.stats.rate_limited == 1 and s.stats.retries == 1
+    assert s.stats.rate_limited == 1
+    assert s.stats.retries == 1
 
 
 async def test_429_beyond_retries_is_a_rate_limit_error(
@@ -205,7 +208,8 @@ async def test_envelope_errors_with_http_200_raise(s: ecgrid.Session, state: ECG
     state.envelope_error_next("parcels/confirm", "AccessDenied")
     with pytest.raises(PermissionDeniedError) as info:
         await s.parcels.confirm(pid)
-    assert info.value.error_code == "AccessDenied" and info.value.status_code == 200
+    assert info.value.error_code == "AccessDenied"
+    assert info.value.status_code == 200
     assert state.parcel(pid).confirms == 0
 
 
@@ -266,7 +270,8 @@ async def test_refresh_never_lets_the_old_token_be_used(
         async with anyio.create_task_group() as tg:
             for _ in range(50):
                 tg.start_soon(one)
-        assert state.stats.refreshes == 1 and state.stats.logins == 1
+        assert state.stats.refreshes == 1
+        assert state.stats.logins == 1
         assert state.stats.stale_token_uses == 0
         assert state.stats.error_codes["InvalidSession"] == 0
     assert state.stats.logouts == 1
@@ -318,7 +323,8 @@ async def test_refresh_with_refresh_tokens(
         await s.parcels.get(pid)
         clock.now += state.token_ttl - 100
         await s.parcels.get(pid)
-        assert state.stats.refreshes == 1 and state.stats.logins == 1
+        assert state.stats.refreshes == 1
+        assert state.stats.logins == 1
         assert state.stats.stale_token_uses == 0
 
 
@@ -344,7 +350,8 @@ async def test_interchanges_and_generic_calls(s: ecgrid.Session, state: ECGridSt
     )
     assert (await s.interchanges.header(isa))["senderId"].strip() == "SENDER"
     when = await s.interchanges.date(isa)
-    assert when is not None and (when.year, when.month, when.hour) == (2026, 5, 8)
+    assert when is not None
+    assert (when.year, when.month, when.hour) == (2026, 5, 8)
     await s.interchanges.resend(one.interchange_id)
     assert state.interchange(one.interchange_id).resends == 1
     mailboxes = await s.call("POST", "/v2/mailboxes/list", json={})

@@ -61,7 +61,8 @@ def test_error_codes_map_whatever_the_status(
     r = _response(status, _envelope(code, message="the reason"))
     error = error_for(r, r.content)
     assert type(error) is cls
-    assert error.error_code == code and "the reason" in error.message
+    assert error.error_code == code
+    assert "the reason" in error.message
 
 
 @pytest.mark.parametrize(
@@ -76,7 +77,8 @@ def test_error_codes_map_whatever_the_status(
 def test_unknown_codes_fall_back_to_the_status(status: int, cls: type[APIStatusError]) -> None:
     r = _response(status, _envelope("SomethingNew"))
     error = error_for(r, r.content)
-    assert type(error) is cls and error.error_code == "SomethingNew"
+    assert type(error) is cls
+    assert error.error_code == "SomethingNew"
 
 
 @pytest.mark.parametrize("fields", [{"errorCode": "", "message": ""}, {}, {"errorCode": None}])
@@ -88,7 +90,8 @@ def test_success_is_no_error(fields: dict[str, Any]) -> None:
 def test_error_status_without_an_envelope() -> None:
     r = httpx.Response(502, text="<html>bad gateway</html>", request=httpx.Request("GET", BASE))
     error = error_for(r, r.content)
-    assert type(error) is InternalServerError and error.error_code is None
+    assert type(error) is InternalServerError
+    assert error.error_code is None
 
 
 def test_page_shapes() -> None:
@@ -99,9 +102,9 @@ def test_page_shapes() -> None:
     assert (list(shape2.items), shape2.total) == (rows, 5)
     assert list(page_of({"data": {"totalRecords": 5, "other": rows}}, "parcels").items) == rows
     assert page_of({"data": None}).items == ()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="data is a str"):
         page_of({"data": "x"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON objects"):
         page_of({"data": [1, 2]})
 
 
@@ -134,8 +137,9 @@ def test_both_spellings_read_into_one_model() -> None:
     assert guide.extra == {"newField": [1]}
     assert reference == attrs.evolve(guide, extra={})
     odd = parcel_from({"parcelId": 1, "status": "OutBoxDelivered"})
-    assert odd.status == "OutBoxDelivered" and not isinstance(odd.status, ecgrid.ParcelStatus)
-    with pytest.raises(ValueError):
+    assert odd.status == "OutBoxDelivered"
+    assert not isinstance(odd.status, ecgrid.ParcelStatus)
+    with pytest.raises(ValueError, match="without a numeric parcelId"):
         parcel_from({"fileName": "no id"})
 
 
@@ -149,17 +153,18 @@ async def test_upload_body_is_exact_and_reopenable(tmp_path: Path, size: int) ->
         sent = b"".join([c async for c in body()])
         assert len(sent) == len(body)
         parsed = json.loads(sent)
-        assert parsed["fileName"] == 'x"y' and parsed["bytes"] == size
+        assert parsed["fileName"] == 'x"y'
+        assert parsed["bytes"] == size
         assert parsed["ecGridIdTo"] == 2
         assert base64.b64decode(parsed["content"]) == data
 
 
 def test_session_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="give api_key"):
         ecgrid.Session()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not both"):
         ecgrid.Session(api_key="k", login="a", password="b")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="give api_key"):
         ecgrid.Session(login="a")
     for name in ("ECGRID_API_KEY", "ECGRID_LOGIN", "ECGRID_PASSWORD", "ECGRID_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -169,11 +174,13 @@ def test_session_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECGRID_PASSWORD", "pw")
     monkeypatch.setenv("ECGRID_BASE_URL", "https://ecgrid.example")
     s = ecgrid.Session.from_env()
-    assert not s.uses_api_key and s.base_url == "https://ecgrid.example"
+    assert not s.uses_api_key
+    assert s.base_url == "https://ecgrid.example"
     assert "pw" not in repr(s)
     monkeypatch.setenv("ECGRID_API_KEY", "sekrit")
     s = ecgrid.Session.from_env()
-    assert s.uses_api_key and "sekrit" not in repr(s)
+    assert s.uses_api_key
+    assert "sekrit" not in repr(s)
     assert s.retry_policy.retry_statuses == frozenset({429, 500, 503})
 
 
@@ -189,7 +196,8 @@ async def test_api_key_header_and_envelope_error_in_a_200(respx_mock: respx.Mock
             await s.parcels.confirm(3)
     assert route.calls.last.request.headers["X-API-Key"] == "the-key"
     assert json.loads(route.calls.last.request.content) == {"parcelId": 3}
-    assert info.value.error_code == "AccessDenied" and route.call_count == 1
+    assert info.value.error_code == "AccessDenied"
+    assert route.call_count == 1
 
 
 @respx.mock

@@ -17,7 +17,7 @@ def _scan(body: bytes, cuts: list[int]) -> tuple[bytes, Any]:
     scanner = ContentScanner()
     out = []
     start = 0
-    for cut in sorted({c for c in cuts if 0 < c < len(body)}) + [len(body)]:
+    for cut in [*sorted({c for c in cuts if 0 < c < len(body)}), len(body)]:
         out.append(scanner.feed(body[start:cut]))
         start = cut
     return b"".join(out), scanner.finish()
@@ -157,7 +157,7 @@ def test_trailing_garbage_and_huge_skeletons_are_refused() -> None:
     with pytest.raises(ScanError, match="after the end"):
         ContentScanner().feed(b'{"data":{"content":"QUJD"}} {')
     scanner = ContentScanner(max_skeleton=100)
-    with pytest.raises(ScanError, match="besides data.content"):
+    with pytest.raises(ScanError, match=r"besides data\.content"):
         scanner.feed(b'{"message":"' + b"x" * 200 + b'"}')
 
 
