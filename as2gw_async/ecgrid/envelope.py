@@ -56,8 +56,10 @@ RETRY_STATUSES = frozenset({429, 500, 503})
 
 def retry_policy(max_retries: int = 3) -> RetryPolicy:
     """ECGrid's retry policy: 429 (after ``Retry-After``), 500 and 503; never a 4xx."""
-    statuses: frozenset[int] = RETRY_STATUSES
-    return RetryPolicy(max_retries=max_retries, retry_statuses=statuses)
+    return RetryPolicy(
+        max_retries=max_retries,
+        retry_statuses=RETRY_STATUSES,  # type: ignore[arg-type]  # attrs converter=frozenset
+    )
 
 
 RETRY_POLICY = retry_policy()

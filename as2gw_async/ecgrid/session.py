@@ -8,6 +8,7 @@ Retries (429, 500, 503; never a 4xx), deadlines, rate limiting and redaction are
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import ssl
@@ -137,6 +138,14 @@ class Session(BaseSession):
     def __repr__(self) -> str:
         who = "api_key" if self._api_key is not None else f"login={self.login_name!r}"
         return f"<ecgrid.Session {who} base_url={self.base_url!r}>"
+
+    @property
+    def account(self) -> str:
+        """Who this session is (for journals): the login, or a digest of the API key."""
+        if self.login_name is not None:
+            return self.login_name
+        digest = hashlib.sha256((self._api_key or "").encode()).hexdigest()[:16]
+        return f"key-{digest}"
 
     @property
     def uses_api_key(self) -> bool:

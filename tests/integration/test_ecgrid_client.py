@@ -377,3 +377,28 @@ async def test_other_parcel_calls(s: ecgrid.Session, state: ECGridState) -> None
     out = state.seed_inbox(1, outbound=True, status="outboxPending")
     await s.parcels.cancel(out[0])
     assert state.parcel(out[0]).status == "Cancelled"
+
+
+# -- the inbox consumer over ECGrid ----------------------------------------------------------
+
+
+async def test_inbox_consumer_drains_and_confirms_after_delivery(
+    s: ecgrid.Session, state: ECGridState, tmp_path: Path
+) -> None:
+    from as2gw_async import InboxConsumer
+
+    ids = state.seed_inbox(12, sizes=[10, 5000], file_names=["a.edi", "../b.edi", "CON"])
+    seen: list[str] = []
+    async with InboxConsumer(s, tmp_path) as consumer:
+        async for delivered in consumer:
+            # handed over before it is confirmed: a crash here means delivered again
+            assert state.parcel(int(delivered.message_id)).confirms == 0
+            assert isinstance(delivered.message, ecgrid.Parcel)
+            (f,) = delivered.files
+            assert f.path.read_bytes() == state.parcel(int(delivered.message_id)).read()
+            seen.append(delivered.message_id)
+    assert sorted(seen, key=int) == [str(i) for i in ids]
+    assert all(state.parcel(i).confirms == 1 for i in ids)
+    assert state.pending() == []
+    async with InboxConsumer(s, tmp_path) as consumer:  # nothing left, nothing again
+        assert [d async for d in consumer] == []

@@ -250,3 +250,29 @@ async def test_login_bearer_and_logout_on_close(respx_mock: respx.MockRouter) ->
     }
     assert get.calls.last.request.headers["Authorization"] == "Bearer jwt-1"
     assert logout.calls.last.request.headers["Authorization"] == "Bearer jwt-1"
+
+
+def test_mailbox_metadata_round_trips() -> None:
+    from as2gw_async.ecgrid.mailbox import parcel_to_json
+
+    parcel = parcel_from(
+        {
+            "parcelId": 5,
+            "fileName": "a.edi",
+            "size": 10,
+            "status": "Odd",
+            "fromECGridId": 1,
+            "receivedDate": "2026-05-07T08:00:00+02:00",
+            "vendorField": {"x": 1},
+        }
+    )
+    assert parcel_from(json.loads(json.dumps(parcel_to_json(parcel)))) == parcel
+
+
+def test_mailbox_account_never_holds_the_key() -> None:
+    s = ecgrid.Session(api_key="very-secret")
+    box = s.mailbox(mailbox_id=7)
+    assert box.gateway == "ecgrid"
+    assert "very-secret" not in box.account
+    assert box.account.endswith("/mailbox-7")
+    assert ecgrid.Session(login="me", password="pw").mailbox().account == "me"
