@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import binascii
 import json
-import re
+import sys
 from typing import Any
 
 __all__ = ["ContentScanner", "ScanError"]
 
-_SPECIAL = re.compile(rb'["\\]')
+#: Python 3.11+ checks the base64 alphabet while decoding (``strict_mode``).
+_STRICT = sys.version_info >= (3, 11)
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _WHITESPACE = b" \t\r\n"
 _SKIPPED_ESCAPES = frozenset(b"nrt")
@@ -193,13 +194,16 @@ class ContentScanner:
             if self._escape or pos >= n:
                 return n if self._escape else pos
         while pos < n:
-            match = _SPECIAL.search(chunk, pos)
-            end = n if match is None else match.start()
+            # Two C-speed finds (a regex character class is ~20x slower on 64 KiB chunks).
+            quote = chunk.find(b'"', pos)
+            stop = n if quote == -1 else quote
+            slash = chunk.find(b"\\", pos, stop)
+            end = stop if slash == -1 else slash
             if end > pos:
                 self._decode(chunk[pos:end], out)
-            if match is None:
+            if end == n:
                 return n
-            if chunk[end] == _QUOTE:
+            if end == quote:
                 self._end_content(out)
                 return end + 1
             self._escape = b"\\"
@@ -261,7 +265,7 @@ class ContentScanner:
 
     def _a2b(self, data: bytes) -> bytes:
         """Decode whole quads, strictly: only the alphabet, ``=`` only at the very end."""
-        if self._padded or data.translate(None, _ALPHABET):
+        if self._padded or (not _STRICT and data.translate(None, _ALPHABET)):
             raise ScanError("data.content is not valid base64")
         pad = data.find(b"=")
         if pad != -1:
@@ -269,6 +273,8 @@ class ContentScanner:
                 raise ScanError("data.content is not valid base64 (padding inside)")
             self._padded = True
         try:
+            if _STRICT:  # the alphabet checked in C, in the same pass as the decoding
+                return binascii.a2b_base64(data, strict_mode=True)  # type: ignore[call-arg,unused-ignore]
             return binascii.a2b_base64(data)
         except binascii.Error as exc:
             raise ScanError(f"data.content is not valid base64: {exc}") from None

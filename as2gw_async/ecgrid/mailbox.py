@@ -35,7 +35,7 @@ CONFIRM_CONCURRENCY = 8
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return None if value is None else value.isoformat()
 
 
 def parcel_to_json(parcel: Parcel) -> dict[str, Any]:
