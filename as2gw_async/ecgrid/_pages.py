@@ -10,33 +10,39 @@ The stop rule: with a total, stop at it; without one, stop at a page shorter tha
 `iterate_pages` feeds the generic engine (``endpoints/_paging.iterate``, which pages by
 number from 0; ECGrid's ``pageNo`` is 1-based): a listing without a total is given a total
 no page reaches, so only its short page ends it, and is read one page at a time (nothing
-is fetched ahead past an end that cannot be seen).
+is fetched ahead past an end that cannot be seen). `iterate_list` is every ECGrid
+``*-list`` call: filters plus ``pageNo`` and ``recordsPerPage`` in the JSON body.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from attrs import define
 
 from ..endpoints._paging import DEFAULT_PREFETCH, iterate
 from ..models import Page
 
-__all__ = ["RawPage", "iterate_pages", "page_of"]
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ["RawPage", "iterate_list", "iterate_pages", "page_of"]
 
 T = TypeVar("T")
 
 #: The total given to the engine for a listing that has none: no page reaches it.
 _NO_TOTAL = sys.maxsize
+#: The most records a page the server serves.
+MAX_PAGE_LENGTH = 500
 
 
 @define(frozen=True)
-class RawPage:
-    """One list answer's records (still JSON objects) and its total, if it gave one."""
+class RawPage(Generic[T]):
+    """One list answer's records and its total, if it gave one."""
 
-    items: Sequence[Mapping[str, Any]]
+    items: Sequence[T]
     total: int | None = None
 
 
@@ -44,8 +50,8 @@ def _total(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def page_of(envelope: Mapping[str, Any], items_key: str | None = None) -> RawPage:
-    """The records and total of a list answer in any of the three shapes.
+def page_of(envelope: Mapping[str, Any], items_key: str | None = None) -> RawPage[Any]:
+    """The records (JSON objects) and total of a list answer in any of the three shapes.
 
     ``items_key`` names the array in shape 2 (``"parcels"``, ``"interchanges"``...); without
     it, or when it is absent, the only array in ``data`` is taken. ``ValueError`` if none.
@@ -74,8 +80,7 @@ def page_of(envelope: Mapping[str, Any], items_key: str | None = None) -> RawPag
 
 
 async def iterate_pages(
-    fetch: Callable[[int, int], Awaitable[RawPage]],
-    convert: Callable[[Mapping[str, Any]], T],
+    fetch: Callable[[int, int], Awaitable[RawPage[T]]],
     *,
     key: Callable[[T], Hashable],
     page_length: int,
@@ -86,7 +91,7 @@ async def iterate_pages(
     Pages are fetched ahead (``prefetch``) only when the first answer gives a total.
     """
     first = await fetch(1, page_length)
-    cached: dict[int, RawPage] = {0: first}
+    cached: dict[int, RawPage[T]] = {0: first}
     known_total = first.total
 
     async def fetch_page(offset: int, length: int) -> Page[T]:
@@ -95,8 +100,37 @@ async def iterate_pages(
         if raw.total is not None:
             known_total = raw.total
         total = known_total if known_total is not None else _NO_TOTAL
-        return Page(total_records=total, records=tuple(convert(i) for i in raw.items))
+        return Page(total_records=total, records=tuple(raw.items))
 
     ahead = prefetch if first.total is not None else 0
     async for record in iterate(fetch_page, page_length=page_length, prefetch=ahead, key=key):
         yield record
+
+
+def iterate_list(
+    session: Session,
+    path: str,
+    filters: Mapping[str, Any],
+    *,
+    items_key: str,
+    convert: Callable[[Any], T],
+    key: Callable[[T], Hashable],
+    page_length: int,
+    prefetch: int | None,
+) -> AsyncIterator[T]:
+    """Every record of the ``POST path`` listing with ``filters`` (None values not sent),
+    each read by ``convert`` (a ``ValueError`` is a `MalformedResponseError`)."""
+    if not 1 <= page_length <= MAX_PAGE_LENGTH:
+        raise ValueError(f"page_length must be 1..{MAX_PAGE_LENGTH}, not {page_length}")
+    sent = {k: v for k, v in filters.items() if v is not None}
+
+    def read(envelope: dict[str, Any]) -> RawPage[T]:
+        page = page_of(envelope, items_key)
+        return RawPage(tuple(convert(i) for i in page.items), page.total)
+
+    async def fetch(page_no: int, per_page: int) -> RawPage[T]:
+        body = {**sent, "pageNo": page_no, "recordsPerPage": per_page}
+        return await session.call_with("POST", path, read, json=body, idempotent=True)
+
+    ahead = DEFAULT_PREFETCH if prefetch is None else prefetch
+    return iterate_pages(fetch, key=key, page_length=page_length, prefetch=ahead)

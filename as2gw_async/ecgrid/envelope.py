@@ -32,8 +32,10 @@ from ..retries import RetryPolicy
 __all__ = [
     "ERROR_CLASSES",
     "RETRY_POLICY",
+    "envelope_of",
     "error_for",
     "error_from_envelope",
+    "malformed",
     "retry_policy",
     "unwrap",
 ]
@@ -107,14 +109,20 @@ def error_for(response: httpx.Response, body: bytes) -> APIStatusError | None:
     return error_from_envelope(response, envelope)
 
 
-def unwrap(response: httpx.Response) -> Any:
-    """``data`` of a successful answer (read); `MalformedResponseError` without an envelope."""
+def malformed(response: httpx.Response, text: str) -> MalformedResponseError:
+    """The error for a successful answer the client cannot read, naming the endpoint."""
+    endpoint = endpoint_of(response.request)
+    return MalformedResponseError(f"{endpoint}: {text}", endpoint=endpoint, response=response)
+
+
+def envelope_of(response: httpx.Response) -> dict[str, Any]:
+    """The envelope of a successful answer (read); `MalformedResponseError` without one."""
     body = json_body(response)
     if not isinstance(body, dict) or body.get("success") is not True:
-        endpoint = endpoint_of(response.request)
-        raise MalformedResponseError(
-            f"{endpoint} answered without the ECGrid envelope (no success: true)",
-            endpoint=endpoint,
-            response=response,
-        )
-    return body.get("data")
+        raise malformed(response, "answered without the ECGrid envelope (no success: true)")
+    return body
+
+
+def unwrap(response: httpx.Response) -> Any:
+    """``data`` of a successful answer (read); `MalformedResponseError` without an envelope."""
+    return envelope_of(response).get("data")

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from ..errors import MalformedResponseError
-from ._pages import RawPage, iterate_pages, page_of
-from .models import Interchange, interchange_from, parse_datetime
+from ._pages import iterate_list
+from .models import Interchange, format_datetime, interchange_from, parse_datetime
 
 if TYPE_CHECKING:
     from .session import Session
@@ -19,27 +16,6 @@ __all__ = ["Interchanges"]
 
 #: Records a page (the server's default is 100, its maximum 500).
 DEFAULT_PAGE_LENGTH = 100
-
-
-def _malformed(endpoint: str, text: str) -> MalformedResponseError:
-    return MalformedResponseError(
-        f"{endpoint}: {text}", endpoint=endpoint, response=httpx.Response(200)
-    )
-
-
-def _interchange(raw: Mapping[str, Any], endpoint: str) -> Interchange:
-    try:
-        return interchange_from(raw)
-    except ValueError as exc:
-        raise _malformed(endpoint, str(exc)) from None
-
-
-def _iso(value: dt.datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Interchanges:
@@ -73,45 +49,32 @@ class Interchanges:
         page_length: int = DEFAULT_PAGE_LENGTH,
         prefetch: int | None = None,
     ) -> AsyncIterator[Interchange]:
-        if not 1 <= page_length <= 500:
-            raise ValueError(f"page_length must be 1..500, not {page_length}")
-        endpoint = f"POST {path}"
         filters = {
-            k: v
-            for k, v in {
-                "status": status,
-                "beginDate": _iso(begin),
-                "endDate": _iso(end),
-                "mailboxId": mailbox_id,
-                "ecGridIdFrom": ecgrid_id_from,
-                "ecGridIdTo": ecgrid_id_to,
-            }.items()
-            if v is not None
+            "status": status,
+            "beginDate": format_datetime(begin),
+            "endDate": format_datetime(end),
+            "mailboxId": mailbox_id,
+            "ecGridIdFrom": ecgrid_id_from,
+            "ecGridIdTo": ecgrid_id_to,
         }
-
-        async def fetch(page_no: int, per_page: int) -> RawPage:
-            body = {**filters, "pageNo": page_no, "recordsPerPage": per_page}
-            envelope = await self._s.call_envelope("POST", path, json=body, idempotent=True)
-            try:
-                return page_of(envelope, "interchanges")
-            except ValueError as exc:
-                raise _malformed(endpoint, str(exc)) from None
-
-        kwargs = {} if prefetch is None else {"prefetch": prefetch}
-        return iterate_pages(
-            fetch,
-            lambda raw: _interchange(raw, endpoint),
-            key=lambda i: i.interchange_id,
+        return iterate_list(
+            self._s,
+            path,
+            filters,
+            items_key="interchanges",
+            convert=interchange_from,
+            key=_interchange_key,
             page_length=page_length,
-            **kwargs,
+            prefetch=prefetch,
         )
 
     async def get(self, interchange_id: int) -> Interchange:
         """``GET /v2/interchanges/{id}``."""
-        data = await self._s.call("GET", f"/v2/interchanges/{int(interchange_id)}")
-        if not isinstance(data, dict):
-            raise _malformed("GET /v2/interchanges/{id}", "data is not an interchange")
-        return _interchange(data, "GET /v2/interchanges/{id}")
+        return await self._s.call_with(
+            "GET",
+            f"/v2/interchanges/{int(interchange_id)}",
+            lambda envelope: interchange_from(envelope.get("data")),
+        )
 
     async def cancel(self, interchange_id: int) -> None:
         """``POST /v2/interchanges/cancel/{id}``."""
@@ -130,15 +93,13 @@ class Interchanges:
 
     async def header(self, interchange_header: str) -> dict[str, Any]:
         """``POST /v2/interchanges/get-header``: an ISA segment's 16 elements by name."""
-        data = await self._s.call(
+        return await self._s.call_with(
             "POST",
             "/v2/interchanges/get-header",
+            _object_data,
             json={"interchangeHeader": interchange_header},
             idempotent=True,
         )
-        if not isinstance(data, dict):
-            raise _malformed("POST /v2/interchanges/get-header", "data is not an object")
-        return data
 
     async def date(self, interchange_header: str) -> dt.datetime | None:
         """``POST /v2/interchanges/get-date``: an ISA segment's ISA09/ISA10 as a datetime."""
@@ -149,3 +110,14 @@ class Interchanges:
             idempotent=True,
         )
         return parse_datetime(data)
+
+
+def _interchange_key(interchange: Interchange) -> int:
+    return interchange.interchange_id
+
+
+def _object_data(envelope: dict[str, Any]) -> dict[str, Any]:
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        raise ValueError("data is not a JSON object")
+    return data

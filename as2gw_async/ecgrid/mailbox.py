@@ -9,7 +9,6 @@ no batch download or batch confirm.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
@@ -34,10 +33,6 @@ PAGE_LENGTH = 100
 CONFIRM_CONCURRENCY = 8
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def parcel_to_json(parcel: Parcel) -> dict[str, Any]:
     """A `Parcel` as the reference pages spell it (what the consumer journals)."""
     fields = {
@@ -49,8 +44,8 @@ def parcel_to_json(parcel: Parcel) -> dict[str, Any]:
         "networkId": parcel.network_id,
         "ecGridIdFrom": parcel.ecgrid_id_from,
         "ecGridIdTo": parcel.ecgrid_id_to,
-        "created": _iso(parcel.created),
-        "modified": _iso(parcel.modified),
+        "created": None if parcel.created is None else parcel.created.isoformat(),
+        "modified": None if parcel.modified is None else parcel.modified.isoformat(),
     }
     return {**parcel.extra, **{k: v for k, v in fields.items() if v is not None}}
 

@@ -20,6 +20,7 @@ __all__ = [
     "ManifestEntry",
     "Parcel",
     "ParcelStatus",
+    "format_datetime",
     "interchange_from",
     "manifest_entry_from",
     "parcel_from",
@@ -71,6 +72,16 @@ def parse_datetime(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo is not None else when.replace(tzinfo=dt.timezone.utc)
+
+
+def format_datetime(value: dt.datetime | str | None) -> str | None:
+    """A request's date filter as the API writes times: ISO 8601 UTC with a ``Z`` (a naive
+    datetime is taken as UTC; a string is sent as given)."""
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _int(value: Any) -> int | None:
@@ -139,8 +150,11 @@ _PARCEL_FIELDS = {
 }
 
 
-def parcel_from(raw: Mapping[str, Any]) -> Parcel:
-    """One `Parcel` from either spelling; ``ValueError`` without a numeric ``parcelId``."""
+def parcel_from(raw: Any) -> Parcel:
+    """One `Parcel` from either spelling; ``ValueError`` if ``raw`` is not an object with a
+    numeric ``parcelId``."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"a parcel that is not a JSON object: {type(raw).__name__}")
     parcel_id = _int(raw.get("parcelId"))
     if parcel_id is None:
         raise ValueError(f"a parcel without a numeric parcelId: {raw.get('parcelId')!r}")
@@ -186,8 +200,11 @@ _INTERCHANGE_FIELDS = {
 }
 
 
-def interchange_from(raw: Mapping[str, Any]) -> Interchange:
-    """One `Interchange`; ``ValueError`` without a numeric ``interchangeId``."""
+def interchange_from(raw: Any) -> Interchange:
+    """One `Interchange`; ``ValueError`` if ``raw`` is not an object with a numeric
+    ``interchangeId``."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"an interchange that is not a JSON object: {type(raw).__name__}")
     interchange_id = _int(raw.get("interchangeId"))
     if interchange_id is None:
         raise ValueError(f"an interchange without a numeric id: {raw.get('interchangeId')!r}")

@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._core.bodies import endpoint_of
 from ..atomic import AtomicFile, ProgressCallback
-from ..errors import IntegrityError, MalformedResponseError
+from ..errors import IntegrityError
 from ..filenames import resolve_destination
 from ..models import DownloadedFile
-from ._pages import RawPage, iterate_pages, page_of
+from ._pages import iterate_list, page_of
 from ._scanner import ContentScanner, ScanError
 from ._upload_body import UploadBody
-from .envelope import error_from_envelope, unwrap
-from .models import ManifestEntry, Parcel, ParcelStatus, manifest_entry_from, parcel_from
+from .envelope import envelope_of, error_from_envelope, malformed
+from .models import (
+    ManifestEntry,
+    Parcel,
+    ParcelStatus,
+    format_datetime,
+    manifest_entry_from,
+    parcel_from,
+)
 
 if TYPE_CHECKING:
     from .session import Session
@@ -38,26 +44,9 @@ StrPath = str | os.PathLike[str]
 DEFAULT_PAGE_LENGTH = 100
 
 
-def _iso(value: dt.datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _filters(**values: Any) -> dict[str, Any]:
     """The request fields that were given (None means: not sent)."""
     return {k: v for k, v in values.items() if v is not None}
-
-
-def _parcel(raw: Mapping[str, Any], endpoint: str) -> Parcel:
-    try:
-        return parcel_from(raw)
-    except ValueError as exc:
-        raise MalformedResponseError(
-            f"{endpoint}: {exc}", endpoint=endpoint, response=httpx.Response(200)
-        ) from None
 
 
 class Parcels:
@@ -84,7 +73,7 @@ class Parcels:
         """
         return self._iterate(
             "/v2/parcels/pending-inbox-list",
-            _filters(mailboxId=mailbox_id),
+            {"mailboxId": mailbox_id},
             page_length=page_length,
             prefetch=prefetch,
         )
@@ -102,11 +91,16 @@ class Parcels:
         prefetch: int | None = None,
     ) -> AsyncIterator[Parcel]:
         """Inbound parcels (``POST /v2/parcels/inbox-list``), filtered, paged lazily."""
-        return self._iterate(
+        return self._box(
             "/v2/parcels/inbox-list",
-            self._list_filters(status, begin, end, mailbox_id, ecgrid_id_from, ecgrid_id_to),
-            page_length=page_length,
-            prefetch=prefetch,
+            status,
+            begin,
+            end,
+            mailbox_id,
+            ecgrid_id_from,
+            ecgrid_id_to,
+            page_length,
+            prefetch,
         )
 
     def outbox(
@@ -122,85 +116,71 @@ class Parcels:
         prefetch: int | None = None,
     ) -> AsyncIterator[Parcel]:
         """Outbound parcels (``POST /v2/parcels/outbox-list``), filtered, paged lazily."""
-        return self._iterate(
+        return self._box(
             "/v2/parcels/outbox-list",
-            self._list_filters(status, begin, end, mailbox_id, ecgrid_id_from, ecgrid_id_to),
-            page_length=page_length,
-            prefetch=prefetch,
+            status,
+            begin,
+            end,
+            mailbox_id,
+            ecgrid_id_from,
+            ecgrid_id_to,
+            page_length,
+            prefetch,
         )
 
     async def find_by_mailbag_control_id(
         self, mailbag_control_id: str, *, mailbox_id: int | None = None
     ) -> list[Parcel]:
         """``POST /v2/parcels/find-mailbagcontrolid``: the parcels with that control id."""
-        envelope = await self._s.call_envelope(
+        return await self._s.call_with(
             "POST",
             "/v2/parcels/find-mailbagcontrolid",
+            lambda envelope: [parcel_from(r) for r in page_of(envelope, "parcels").items],
             json=_filters(mailboxId=mailbox_id, mailbagControlId=mailbag_control_id),
             idempotent=True,
         )
-        endpoint = "POST /v2/parcels/find-mailbagcontrolid"
-        return [_parcel(r, endpoint) for r in self._page(envelope, endpoint).items]
 
-    @staticmethod
-    def _list_filters(
+    def _box(
+        self,
+        path: str,
         status: ParcelStatus | str | None,
         begin: dt.datetime | str | None,
         end: dt.datetime | str | None,
         mailbox_id: int | None,
         ecgrid_id_from: int | None,
         ecgrid_id_to: int | None,
-    ) -> dict[str, Any]:
-        return _filters(
-            mailboxId=mailbox_id,
-            ecGridIdFrom=ecgrid_id_from,
-            ecGridIdTo=ecgrid_id_to,
-            status=None if status is None else str(status),
-            beginDate=_iso(begin),
-            endDate=_iso(end),
-        )
-
-    @staticmethod
-    def _page(envelope: Mapping[str, Any], endpoint: str) -> RawPage:
-        try:
-            return page_of(envelope, "parcels")
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"{endpoint}: {exc}", endpoint=endpoint, response=httpx.Response(200)
-            ) from None
-
-    def _iterate(
-        self,
-        path: str,
-        filters: dict[str, Any],
-        *,
         page_length: int,
         prefetch: int | None,
     ) -> AsyncIterator[Parcel]:
-        if not 1 <= page_length <= 500:
-            raise ValueError(f"page_length must be 1..500, not {page_length}")
-        endpoint = f"POST {path}"
+        filters = {
+            "mailboxId": mailbox_id,
+            "ecGridIdFrom": ecgrid_id_from,
+            "ecGridIdTo": ecgrid_id_to,
+            "status": None if status is None else str(status),
+            "beginDate": format_datetime(begin),
+            "endDate": format_datetime(end),
+        }
+        return self._iterate(path, filters, page_length=page_length, prefetch=prefetch)
 
-        async def fetch(page_no: int, per_page: int) -> RawPage:
-            body = {**filters, "pageNo": page_no, "recordsPerPage": per_page}
-            envelope = await self._s.call_envelope("POST", path, json=body, idempotent=True)
-            return self._page(envelope, endpoint)
-
-        kwargs = {} if prefetch is None else {"prefetch": prefetch}
-        return iterate_pages(
-            fetch,
-            lambda raw: _parcel(raw, endpoint),
-            key=lambda p: p.parcel_id,
+    def _iterate(
+        self, path: str, filters: dict[str, Any], *, page_length: int, prefetch: int | None
+    ) -> AsyncIterator[Parcel]:
+        return iterate_list(
+            self._s,
+            path,
+            filters,
+            items_key="parcels",
+            convert=parcel_from,
+            key=_parcel_key,
             page_length=page_length,
-            **kwargs,
+            prefetch=prefetch,
         )
 
     # -- one parcel ------------------------------------------------------------------------
 
     async def get(self, parcel_id: int) -> Parcel:
         """``GET /v2/parcels/{id}``."""
-        data = await self._s.call("GET", f"/v2/parcels/{int(parcel_id)}")
-        return self._one(data, "GET /v2/parcels/{id}")
+        return await self._s.call_with("GET", f"/v2/parcels/{int(parcel_id)}", _parcel_data)
 
     async def manifest(self, parcel_id: int) -> list[ManifestEntry]:
         """``GET /v2/parcels/manifest/{id}``: the interchanges inside a parcel."""
@@ -226,13 +206,13 @@ class Parcels:
 
     async def update(self, parcel_id: int, *, status: ParcelStatus | str | None = None) -> Parcel:
         """``POST /v2/parcels/update``: set a parcel's status; returns the parcel."""
-        data = await self._s.call(
+        return await self._s.call_with(
             "POST",
             "/v2/parcels/update",
+            _parcel_data,
             json=_filters(parcelId=int(parcel_id), status=None if status is None else str(status)),
             idempotent=True,
         )
-        return self._one(data, "POST /v2/parcels/update")
 
     async def set_mailbag_control_id(self, parcel_id: int, mailbag_control_id: str) -> None:
         """``POST /v2/parcels/set-mailbagcontrolid``."""
@@ -255,22 +235,14 @@ class Parcels:
         self, ecgrid_id_from: int, ecgrid_id_to: int, *, document_type: str | None = None
     ) -> int:
         """``POST /v2/parcels/send-test-file``: the new parcel's id (not repeated silently)."""
-        data = await self._s.call(
+        return await self._s.call_with(
             "POST",
             "/v2/parcels/send-test-file",
+            _parcel_id,
             json=_filters(
                 ecGridIdFrom=ecgrid_id_from, ecGridIdTo=ecgrid_id_to, documentType=document_type
             ),
         )
-        return _parcel_id(data, "POST /v2/parcels/send-test-file")
-
-    @staticmethod
-    def _one(data: Any, endpoint: str) -> Parcel:
-        if not isinstance(data, dict):
-            raise MalformedResponseError(
-                f"{endpoint}: data is not a parcel", endpoint=endpoint, response=httpx.Response(200)
-            )
-        return _parcel(data, endpoint)
 
     # -- upload --------------------------------------------------------------------------
 
@@ -309,7 +281,10 @@ class Parcels:
             headers={"Content-Type": "application/json", "Content-Length": str(len(body))},
             idempotent=False,
         )
-        return _parcel_id(unwrap(response), "POST /v2/parcels/upload")
+        try:
+            return _parcel_id(envelope_of(response))
+        except ValueError as exc:
+            raise malformed(response, str(exc)) from None
 
     # -- download ------------------------------------------------------------------------
 
@@ -355,12 +330,7 @@ class Parcels:
                     raise self._s.redactor.scrub_error(error)
                 data_field = envelope.get("data") if isinstance(envelope, dict) else None
                 if not isinstance(data_field, dict) or not scanner.content_seen:
-                    endpoint = endpoint_of(response.request)
-                    raise MalformedResponseError(
-                        f"{endpoint}: the answer holds no data.content",
-                        endpoint=endpoint,
-                        response=response,
-                    )
+                    raise malformed(response, "the answer holds no data.content")
                 declared = data_field.get("bytes", data_field.get("size"))
                 if declared is not None and (
                     isinstance(declared, bool) or not isinstance(declared, int)
@@ -410,20 +380,24 @@ class Parcels:
     def _scan_error(exc: ScanError, response: httpx.Response) -> Exception:
         if exc.incomplete:
             return IntegrityError(f"parcel download cut short: {exc}")
-        endpoint = endpoint_of(response.request)
-        return MalformedResponseError(f"{endpoint}: {exc}", endpoint=endpoint, response=response)
+        return malformed(response, str(exc))
 
 
-def _parcel_id(data: Any, endpoint: str) -> int:
+def _parcel_key(parcel: Parcel) -> int:
+    return parcel.parcel_id
+
+
+def _parcel_data(envelope: dict[str, Any]) -> Parcel:
+    return parcel_from(envelope.get("data"))
+
+
+def _parcel_id(envelope: dict[str, Any]) -> int:
     """A parcel id answered as a number, or as ``{"parcelId": n}`` (one sample's form)."""
+    data = envelope.get("data")
     if isinstance(data, dict):
         data = data.get("parcelId")
     if isinstance(data, str) and data.isdigit():
         data = int(data)
     if isinstance(data, bool) or not isinstance(data, int):
-        raise MalformedResponseError(
-            f"{endpoint}: no parcel id in the answer",
-            endpoint=endpoint,
-            response=httpx.Response(200),
-        )
+        raise ValueError("no parcel id in the answer")
     return data

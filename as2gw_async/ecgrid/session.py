@@ -12,21 +12,20 @@ import hashlib
 import logging
 import os
 import ssl
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._core.bodies import endpoint_of, json_body
 from .._core.client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Transport
 from .._core.credentials import APIKeyHeader, BearerToken
 from .._core.encoding import DEFAULT_MAX_DECODED_SIZE
 from .._core.session import DEFAULT_DEADLINE, BaseSession
 from ..auth import Grant, Token
-from ..errors import AS2GatewayError, AuthenticationError, MalformedResponseError
+from ..errors import AS2GatewayError, AuthenticationError
 from ..ratelimit import RateLimit
 from ..retries import RetryPolicy
-from .envelope import error_for, unwrap
+from .envelope import envelope_of, error_for, malformed, unwrap
 from .envelope import retry_policy as ecgrid_retry_policy
 from .models import parse_datetime
 
@@ -38,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_BASE_URL", "Session"]
 
 logger = logging.getLogger("as2gw_async")
+
+T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://rest.ecgrid.io"
 """The API's origin: every path carries ``/v2/``."""
@@ -181,10 +182,15 @@ class Session(BaseSession):
 
         >>> boxes = await s.call("POST", "/v2/mailboxes/list", json={"pageNo": 1})  # doctest: +SKIP
         """
-        response = await self.request(
-            method, path, json=json, params=params, idempotent=idempotent, deadline=deadline
+        return await self.call_with(
+            method,
+            path,
+            _data,
+            json=json,
+            params=params,
+            idempotent=idempotent,
+            deadline=deadline,
         )
-        return unwrap(response)
 
     async def call_envelope(
         self,
@@ -192,14 +198,36 @@ class Session(BaseSession):
         path: str,
         *,
         json: Any = None,
+        params: Mapping[str, str | int] | None = None,
         idempotent: bool | None = None,
     ) -> dict[str, Any]:
         """Like `call`, but return the whole envelope (list answers may put
         ``totalRecords`` beside ``data``)."""
-        response = await self.request(method, path, json=json, idempotent=idempotent)
-        unwrap(response)  # checks the envelope
-        body: dict[str, Any] = json_body(response)
-        return body
+        return await self.call_with(
+            method, path, _whole, json=json, params=params, idempotent=idempotent
+        )
+
+    async def call_with(
+        self,
+        method: str,
+        path: str,
+        read: Callable[[dict[str, Any]], T],
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        idempotent: bool | None = None,
+        deadline: float | None = None,
+    ) -> T:
+        """Call and hand the successful envelope to ``read``; a ``ValueError`` (or
+        ``TypeError``) from it is a `MalformedResponseError` naming the endpoint."""
+        response = await self.request(
+            method, path, json=json, params=params, idempotent=idempotent, deadline=deadline
+        )
+        envelope = envelope_of(response)
+        try:
+            return read(envelope)
+        except (ValueError, TypeError) as exc:
+            raise malformed(response, str(exc)) from None
 
     async def version(self) -> str:
         """``GET /v2/auth/version`` (no authentication): the API version, e.g. ``"2.6"``."""
@@ -274,16 +302,21 @@ class Session(BaseSession):
             logger.info("ECGrid logout failed: %s", self.redactor.scrub(str(exc)))
 
 
+def _data(envelope: dict[str, Any]) -> Any:
+    return envelope.get("data")
+
+
+def _whole(envelope: dict[str, Any]) -> dict[str, Any]:
+    return envelope
+
+
 def _grant(response: httpx.Response) -> Grant:
     """A login or refresh answer as a `Grant`. ECGrid's refresh takes the current token, so
     without a separate ``refreshToken`` the token itself is what a refresh needs."""
     data = unwrap(response)
     token = data.get("token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
-        endpoint = endpoint_of(response.request)
-        raise MalformedResponseError(
-            f"the answer of {endpoint} holds no token", endpoint=endpoint, response=response
-        )
+        raise malformed(response, "the answer holds no token")
     expires = parse_datetime(data.get("expiresAt"))
     refresh = data.get("refreshToken")
     return Grant(

@@ -276,3 +276,25 @@ def test_mailbox_account_never_holds_the_key() -> None:
     assert "very-secret" not in box.account
     assert box.account.endswith("/mailbox-7")
     assert ecgrid.Session(login="me", password="pw").mailbox().account == "me"
+
+
+@respx.mock
+async def test_a_record_without_an_id_is_malformed_naming_the_endpoint(
+    respx_mock: respx.MockRouter,
+) -> None:
+    respx_mock.post(BASE + "/v2/parcels/pending-inbox-list").mock(
+        return_value=httpx.Response(200, json={"success": True, "data": [{"fileName": "x"}]})
+    )
+    async with ecgrid.Session(api_key="k") as s:
+        with pytest.raises(MalformedResponseError) as info:
+            [p async for p in s.parcels.pending()]
+    assert info.value.endpoint == "POST /v2/parcels/pending-inbox-list"
+    assert "parcelId" in info.value.message
+    assert info.value.response.status_code == 200
+
+
+@respx.mock
+async def test_page_length_is_checked_before_any_request(respx_mock: respx.MockRouter) -> None:
+    async with ecgrid.Session(api_key="k") as s:
+        with pytest.raises(ValueError, match="page_length"):
+            s.parcels.inbox(page_length=501)
