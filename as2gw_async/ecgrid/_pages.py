@@ -16,6 +16,7 @@ is fetched ahead past an end that cannot be seen). `iterate_list` is every ECGri
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -24,11 +25,12 @@ from attrs import define
 
 from ..endpoints._paging import DEFAULT_PREFETCH, iterate
 from ..models import Page
+from .models import format_datetime
 
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["RawPage", "iterate_list", "iterate_pages", "page_of"]
+__all__ = ["RawPage", "box_filters", "iterate_list", "iterate_pages", "page_of"]
 
 T = TypeVar("T")
 
@@ -105,6 +107,26 @@ async def iterate_pages(
     ahead = prefetch if first.total is not None else 0
     async for record in iterate(fetch_page, page_length=page_length, prefetch=ahead, key=key):
         yield record
+
+
+def box_filters(
+    *,
+    status: str | None,
+    begin: dt.datetime | str | None,
+    end: dt.datetime | str | None,
+    mailbox_id: int | None,
+    ecgrid_id_from: int | None,
+    ecgrid_id_to: int | None,
+) -> dict[str, Any]:
+    """The filters of the inbox and outbox lists (parcels and interchanges), as sent."""
+    return {
+        "mailboxId": mailbox_id,
+        "ecGridIdFrom": ecgrid_id_from,
+        "ecGridIdTo": ecgrid_id_to,
+        "status": status,
+        "beginDate": format_datetime(begin),
+        "endDate": format_datetime(end),
+    }
 
 
 def iterate_list(

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ._pages import iterate_list
-from .models import Interchange, format_datetime, interchange_from, parse_datetime
+from ._pages import box_filters, iterate_list
+from .models import Interchange, interchange_from, parse_datetime
 
 if TYPE_CHECKING:
     from .session import Session
@@ -49,14 +49,14 @@ class Interchanges:
         page_length: int = DEFAULT_PAGE_LENGTH,
         prefetch: int | None = None,
     ) -> AsyncIterator[Interchange]:
-        filters = {
-            "status": status,
-            "beginDate": format_datetime(begin),
-            "endDate": format_datetime(end),
-            "mailboxId": mailbox_id,
-            "ecGridIdFrom": ecgrid_id_from,
-            "ecGridIdTo": ecgrid_id_to,
-        }
+        filters = box_filters(
+            status=status,
+            begin=begin,
+            end=end,
+            mailbox_id=mailbox_id,
+            ecgrid_id_from=ecgrid_id_from,
+            ecgrid_id_to=ecgrid_id_to,
+        )
         return iterate_list(
             self._s,
             path,

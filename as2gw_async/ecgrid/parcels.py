@@ -20,7 +20,7 @@ from ..atomic import AtomicFile, ProgressCallback
 from ..errors import IntegrityError
 from ..filenames import resolve_destination
 from ..models import DownloadedFile
-from ._pages import iterate_list, page_of
+from ._pages import box_filters, iterate_list, page_of
 from ._scanner import ContentScanner, ScanError
 from ._upload_body import UploadBody
 from .envelope import envelope_of, error_from_envelope, malformed
@@ -28,7 +28,6 @@ from .models import (
     ManifestEntry,
     Parcel,
     ParcelStatus,
-    format_datetime,
     manifest_entry_from,
     parcel_from,
 )
@@ -152,14 +151,14 @@ class Parcels:
         page_length: int,
         prefetch: int | None,
     ) -> AsyncIterator[Parcel]:
-        filters = {
-            "mailboxId": mailbox_id,
-            "ecGridIdFrom": ecgrid_id_from,
-            "ecGridIdTo": ecgrid_id_to,
-            "status": None if status is None else str(status),
-            "beginDate": format_datetime(begin),
-            "endDate": format_datetime(end),
-        }
+        filters = box_filters(
+            status=None if status is None else str(status),
+            begin=begin,
+            end=end,
+            mailbox_id=mailbox_id,
+            ecgrid_id_from=ecgrid_id_from,
+            ecgrid_id_to=ecgrid_id_to,
+        )
         return self._iterate(path, filters, page_length=page_length, prefetch=prefetch)
 
     def _iterate(

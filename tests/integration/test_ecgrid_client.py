@@ -402,3 +402,15 @@ async def test_inbox_consumer_drains_and_confirms_after_delivery(
     assert state.pending() == []
     async with InboxConsumer(s, tmp_path) as consumer:  # nothing left, nothing again
         assert [d async for d in consumer] == []
+
+
+async def test_inbox_date_filters(s: ecgrid.Session, state: ECGridState) -> None:
+    import datetime as dt
+
+    ids = state.seed_inbox(10)  # created 08:00:00, 08:00:01, ... UTC
+    start = dt.datetime(2026, 5, 7, 10, 0, 3, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    got = [
+        p.parcel_id
+        async for p in s.parcels.inbox(begin=start, end="2026-05-07T08:00:06Z", page_length=2)
+    ]
+    assert got == ids[3:7]
