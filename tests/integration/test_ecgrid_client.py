@@ -414,3 +414,16 @@ async def test_inbox_date_filters(s: ecgrid.Session, state: ECGridState) -> None
         async for p in s.parcels.inbox(begin=start, end="2026-05-07T08:00:06Z", page_length=2)
     ]
     assert got == ids[3:7]
+
+
+async def test_upload_refused_with_429_is_sent_again_from_the_file(
+    s: ecgrid.Session, state: ECGridState, tmp_path: Path
+) -> None:
+    data = os.urandom(1_000_003)
+    path = tmp_path / "po.edi"
+    path.write_bytes(data)
+    state.rate_limit_next("parcels/upload", retry_after=0)
+    pid = await s.parcels.upload(path, ecgrid_id_from=1, ecgrid_id_to=2)
+    assert state.parcel(pid).read() == data  # the body was reopened, not half-consumed
+    assert state.stats.routes["parcels/upload"] == 2
+    assert state.stats.uploads == 1
