@@ -24,6 +24,7 @@ import as2gw_async as gw
 from as2gw_async.emulator import EmulatorServer, FaultPlan, Gateway
 from as2gw_async.files import safe_message_dirname
 
+from ..gateway_clients import needs_client, require_client
 from .conftest import EXAMPLES
 
 Load = Callable[[str], ModuleType]
@@ -519,3 +520,69 @@ async def test_ecgrid_errors(load_example: Load, ecgrid_emulator: Any) -> None:
     async with _ecgrid_session(ecgrid_emulator) as s:
         mailboxes = await load_example("ecgrid_errors").main(s)
     assert mailboxes["totalRecords"] >= 1
+
+
+# -- choose your gateway: the same job on each (docs/gateways.md) ---------------------------
+
+
+def _outgoing(tmp_path: Path, name: str = "invoice.xml") -> Path:
+    path = tmp_path / name
+    path.write_text("<invoice number='1001'/>\n")
+    return path
+
+
+@covers("gateway_as2gateway")
+async def test_gateway_as2gateway(
+    load_example: Load, session: gw.Session, as2gw_gateway: Gateway, tmp_path: Path
+) -> None:
+    ids = as2gw_gateway.seed(4)
+    received, sent_id = await load_example("gateway_as2gateway").main(
+        session, tmp_path / "inbox", _outgoing(tmp_path)
+    )
+    assert sorted(received) == sorted(ids)
+    for mid in ids:
+        assert as2gw_gateway.is_read(mid)
+        assert_on_disk(as2gw_gateway, tmp_path / "inbox" / safe_message_dirname(mid), mid)
+    [sent] = as2gw_gateway.messages("sent") or as2gw_gateway.messages("queued")
+    assert sent.as2_message_id == sent_id
+
+
+@needs_client("mft")
+@covers("gateway_mft")
+async def test_gateway_mft(load_example: Load, mft_emulator: Any, tmp_path: Path) -> None:
+    require_client("mft")
+    from as2gw_async import mft
+
+    ids = mft_emulator.seed_inbox(4, attachments=2)
+    async with mft.Session(
+        mft_emulator.username, mft_emulator.password, base_url=mft_emulator.base_url
+    ) as s:
+        received, sent_id = await load_example("gateway_mft").main(
+            s, tmp_path / "inbox", _outgoing(tmp_path)
+        )
+    assert sorted(received) == sorted(ids)
+    for mid in ids:
+        assert mft_emulator.gateway.is_fetched(mid)
+        files = tmp_path / "inbox" / safe_message_dirname(mid)
+        assert {p.name for p in files.iterdir()} == {
+            a.name for a in mft_emulator.gateway.message(mid).attachments
+        }
+    assert mft_emulator.gateway.message(sent_id).folder in ("queued", "sent")
+
+
+@covers("gateway_ecgrid")
+async def test_gateway_ecgrid(load_example: Load, ecgrid_emulator: Any, tmp_path: Path) -> None:
+    state = ecgrid_emulator.state
+    ids = state.seed_inbox(4, sizes=[300, 9000])
+    async with _ecgrid_session(ecgrid_emulator) as s:
+        received, parcel_id = await load_example("gateway_ecgrid").main(
+            s, tmp_path / "inbox", _outgoing(tmp_path, "po.edi")
+        )
+    assert sorted(received) == sorted(map(str, ids))
+    assert all(state.parcel(i).confirms == 1 for i in ids)
+    for pid in ids:
+        [f] = (tmp_path / "inbox" / safe_message_dirname(str(pid))).iterdir()
+        assert f.read_bytes() == state.parcel(pid).read()
+    uploaded = state.parcel(parcel_id)
+    assert uploaded.read() == (tmp_path / "po.edi").read_bytes()
+    assert uploaded.ecgrid_id_to == 445566
