@@ -133,8 +133,8 @@ def _partner_type(test: bool) -> PartnerType:
     return PartnerType.TEST if test else PartnerType.PRODUCTION
 
 
-def _file_json(message_id: str, f: DownloadedFile) -> dict[str, Any]:
-    return {"as2MessageId": message_id, "path": str(f.path), "name": f.name, "size": f.size}
+def _file_json(key: str, message_id: str, f: DownloadedFile) -> dict[str, Any]:
+    return {key: message_id, "path": str(f.path), "name": f.name, "size": f.size}
 
 
 def _output_dir(path: Path) -> Path:
@@ -302,7 +302,30 @@ async def ls(
         bool, typer.Option("--all", "-a", help="Every matching message, page after page.")
     ] = False,
 ) -> None:
-    """List the messages of a folder (a table on a terminal, JSON lines otherwise)."""
+    """List the messages of a folder (a table on a terminal, JSON lines otherwise).
+
+    MFT Gateway: received is the inbox, sent the outbox. ECGrid: received lists the inbound
+    parcels (--unread: the pending ones), sent the outbound ones.
+    """
+    verb = cli.gateway.verb("ls")
+    if verb is not None:
+        await verb(
+            cli,
+            folder=folder.value,
+            unread=unread,
+            all_pages=all_pages,
+            limit=limit,
+            page=page,
+            partner=partner,
+            station=station,
+            id=message_id,
+            subject=subject,
+            query=query,
+            test=test,
+            sort=sort,
+            asc=ascending,
+        )
+        return
     name = Folder(folder.value)
     if unread and name is not Folder.RECEIVED:
         raise CliError("--unread applies to the received folder only", ExitCode.USAGE)
@@ -390,7 +413,11 @@ async def show(
         bool, typer.Option("--mark-read", help="received: mark the message read.")
     ] = False,
 ) -> None:
-    """Show one message: parties, status, attachments, receipt."""
+    """Show one message: parties, status, attachments, receipt (ECGrid: a parcel)."""
+    verb = cli.gateway.verb("show")
+    if verb is not None:
+        await verb(cli, folder=folder.value, message_id=message_id, mark_read=mark_read)
+        return
     name = Folder(folder.value)
     if mark_read and name is not Folder.RECEIVED:
         raise CliError("--mark-read applies to the received folder only", ExitCode.USAGE)
@@ -434,9 +461,26 @@ async def download(
     ] = False,
     overwrite: _Overwrite = False,
 ) -> None:
-    """Download a message's attachments (all of them unless --index or --zip)."""
+    """Download a message's attachments (all of them unless --index or --zip).
+
+    ECGrid: the parcel's file, base64-decoded while streaming (not confirmed: see confirm).
+    """
     if sum((index is not None, all_files, as_zip)) > 1:
         raise CliError("choose one of --index, --all and --zip", ExitCode.USAGE)
+    verb = cli.gateway.verb("download")
+    if verb is not None:
+        files = await verb(
+            cli,
+            folder=folder.value,
+            message_id=message_id,
+            dest=_output_dir(output_dir),
+            overwrite=overwrite,
+            mark_read=mark_read,
+            index=index,
+            zip=as_zip,
+        )
+        _print_files(cli, message_id, files)
+        return
     name = Folder(folder.value)
     if mark_read and name is not Folder.RECEIVED:
         raise CliError("--mark-read applies to the received folder only", ExitCode.USAGE)
@@ -491,7 +535,7 @@ def _print_files(cli: Cli, message_id: str, files: Sequence[DownloadedFile]) -> 
     out = cli.output
     if out.json_mode:
         for f in files:
-            out.json(_file_json(message_id, f))
+            out.json(_file_json(cli.gateway.id_key, message_id, f))
         return
     out.print(files_table(files))
     out.print(
@@ -771,6 +815,55 @@ async def stop(cli: Cli, ids: _Ids) -> None:
 async def retry(cli: Cli, ids: _Ids) -> None:
     """Resume retrying stopped queued messages."""
     await _each(cli, ids, lambda s, mid: s.queued.retry(mid), "Resumed retrying")
+
+
+# -- other gateways' own verbs ---------------------------------------------------------------
+
+_Parcels = Annotated[list[str], typer.Argument(metavar="PARCEL", help="ECGrid parcel id(s).")]
+
+
+@command(app, "upload")
+async def upload(
+    cli: Cli,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE", help="Files to upload, one parcel each.", exists=True, dir_okay=False
+        ),
+    ],
+    to: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--to", help="ECGrid id of the receiver (else the file's ISA08)."),
+    ] = None,
+    sender: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--from", help="ECGrid id of the sender (else the file's ISA06)."),
+    ] = None,
+    mailbox: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--mailbox", help="Mailbox id to send from (else the key's own)."),
+    ] = None,
+) -> None:
+    """ECGrid: upload files as new parcels (base64 streamed in the JSON body)."""
+    await cli.gateway.verb("upload")(cli, files=files, to=to, sender=sender, mailbox=mailbox)
+
+
+@command(app, "confirm")
+async def confirm(cli: Cli, ids: _Parcels) -> None:
+    """ECGrid: confirm parcels (their files are safe); they leave the pending list."""
+    await cli.gateway.verb("confirm")(cli, ids)
+
+
+@command(app, "reset")
+async def reset(cli: Cli, ids: _Parcels) -> None:
+    """ECGrid: make inbound parcels pending (InBoxReady) again."""
+    await cli.gateway.verb("reset")(cli, ids)
+
+
+@command(app, "cancel")
+async def cancel(cli: Cli, ids: _Parcels) -> None:
+    """ECGrid: cancel outbound parcels not yet delivered."""
+    await cli.gateway.verb("cancel")(cli, ids)
 
 
 # -- emulator and demo ---------------------------------------------------------------------

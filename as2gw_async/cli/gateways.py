@@ -100,6 +100,8 @@ class Gateway:
     emulator: str = ""
     #: ``"module:function"`` running ``as2gw demo --gateway NAME`` (``fn(cli, dir, n)``).
     demo: str = ""
+    #: The module of this gateway's command bodies (``""``: v1's, in ``app.py``).
+    verbs: str = ""
     #: Whether the credentials come from the command line (prompting) rather than ``from_env``.
     prompts: bool = False
 
@@ -121,6 +123,12 @@ class Gateway:
                 f"({self.title}); its commands: {', '.join(sorted(self.commands))}",
                 ExitCode.USAGE,
             )
+
+    def verb(self, command: str) -> Any:
+        """This gateway's body of ``command``, or ``None`` for AS2 Gateway v1's own."""
+        if not self.verbs:
+            return None
+        return getattr(importlib.import_module(self.verbs), command.replace("-", "_"))
 
     @staticmethod
     def load(reference: str) -> Any:
@@ -212,7 +220,9 @@ GATEWAYS: dict[str, Gateway] = {
             credential_env=(("ECGRID_API_KEY",), ("ECGRID_LOGIN", "ECGRID_PASSWORD")),
             base_url_env="ECGRID_BASE_URL",
             login_keywords=("login", "password"),
-            commands=_MAILBOX_COMMANDS,
+            commands=_MAILBOX_COMMANDS
+            | {"ls", "show", "download", "upload", "confirm", "reset", "cancel"},
+            verbs="as2gw_async.cli.verbs_ecgrid",
             id_key="parcelId",
             acknowledged="confirmed",
             waiting="pending",
