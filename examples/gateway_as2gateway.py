@@ -1,5 +1,7 @@
 """The same job on AS2 Gateway v1: drain the inbox into a folder, then send a file.
 
+Run it against the gateway's emulator or the real service:
+
     export AS2GW_USERNAME=... AS2GW_PASSWORD=...   # AS2GW_BASE_URL for the emulator
     python examples/gateway_as2gateway.py
 """

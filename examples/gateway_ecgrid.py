@@ -1,5 +1,7 @@
 """The same job on ECGrid: drain the inbox into a folder, then send (upload) a file.
 
+Run it against the gateway's emulator or the real service:
+
     export ECGRID_API_KEY=...                      # or ECGRID_LOGIN and ECGRID_PASSWORD
     python examples/gateway_ecgrid.py
 """

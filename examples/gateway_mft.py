@@ -1,5 +1,7 @@
 """The same job on the MFT Gateway: drain the inbox into a folder, then send a file.
 
+Run it against the gateway's emulator or the real service:
+
     export MFTGW_USERNAME=... MFTGW_PASSWORD=...   # or MFTGW_TOKEN_ID and MFTGW_TOKEN_SECRET
     python examples/gateway_mft.py
 """
