@@ -225,6 +225,20 @@ async def send(
     Prints the receipt (the AS2 message id) at once, and with --wait the sent message.
     Exit code 7 if the gateway gives up sending it or --timeout passes first.
     """
+    verb = cli.gateway.verb("send")
+    if verb is not None:
+        await verb(
+            cli,
+            station=station,
+            partner=partner,
+            files=files,
+            subject=subject,
+            wait=wait,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            test=test,
+        )
+        return
     out = cli.output
     total = sum(p.stat().st_size for p in files)
     async with cli.session() as s:
@@ -802,6 +816,10 @@ _Ids = Annotated[list[str], typer.Argument(metavar="ID", help="AS2 message id(s)
 @command(app, "mark-unread")
 async def mark_unread(cli: Cli, ids: _Ids) -> None:
     """Mark received messages unread again (they show up in --unread listings and sync)."""
+    verb = cli.gateway.verb("mark-unread")
+    if verb is not None:
+        await verb(cli, ids)
+        return
     await _each(cli, ids, lambda s, mid: s.received.mark_unread(mid), "Marked unread")
 
 
@@ -846,6 +864,18 @@ async def upload(
 ) -> None:
     """ECGrid: upload files as new parcels (base64 streamed in the JSON body)."""
     await cli.gateway.verb("upload")(cli, files=files, to=to, sender=sender, mailbox=mailbox)
+
+
+@command(app, "delete")
+async def delete(
+    cli: Cli,
+    ids: Annotated[list[str], typer.Argument(metavar="ID", help="Message id(s).")],
+    sent: Annotated[
+        bool, typer.Option("--sent", help="Sent messages instead of received.")
+    ] = False,
+) -> None:
+    """MFT Gateway: delete messages, 100 a request (exit code 4 if some were not found)."""
+    await cli.gateway.verb("delete")(cli, ids, folder="sent" if sent else "received")
 
 
 @command(app, "confirm")

@@ -207,7 +207,9 @@ GATEWAYS: dict[str, Gateway] = {
             ),
             base_url_env="MFTGW_BASE_URL",
             login_keywords=("username", "password"),
-            commands=_MAILBOX_COMMANDS,
+            commands=_MAILBOX_COMMANDS
+            | {"ls", "show", "download", "send", "mark-unread", "delete"},
+            verbs="as2gw_async.cli.verbs_mft",
             sync_options={"partner": "partner", "station": "station", "include_mdn": "include_mdn"},
             acknowledged="marked read",
             emulator="as2gw_async.cli.emulators:run_mft_emulator",
