@@ -26,10 +26,10 @@ def test_the_gateway_is_v1_unless_chosen(run: Run) -> None:
 @pytest.mark.parametrize(
     ("args", "env"),
     [
-        (("--gateway", "mft", "ls", "received"), {}),
-        (("ls", "received", "--gateway", "mft"), {}),
-        (("ls", "received", "-g", "MFT"), {}),
-        (("ls", "received"), {"AS2GW_GATEWAY": "mft"}),
+        (("--gateway", "mft", "stop", "<1@x>"), {}),
+        (("stop", "<1@x>", "--gateway", "mft"), {}),
+        (("stop", "<1@x>", "-g", "MFT"), {}),
+        (("stop", "<1@x>"), {"AS2GW_GATEWAY": "mft"}),
     ],
     ids=["before", "after", "short-any-case", "env"],
 )
@@ -39,7 +39,7 @@ def test_a_command_the_gateway_lacks_is_refused_before_any_call(
     result = run(*args, env=env)
     assert result.exit_code == 2
     error = one_line_error(result)
-    assert "'as2gw ls' is not available for --gateway mft (MFT Gateway)" in error
+    assert "'as2gw stop' is not available for --gateway mft (MFT Gateway)" in error
     assert "sync" in error
 
 
@@ -48,6 +48,7 @@ def test_after_the_command_wins_over_before_it_and_the_variable(run: Run) -> Non
         "--gateway", "ecgrid", "ls", "received", "--gateway", "as2gateway",
         env={"AS2GW_GATEWAY": "mft"},
     )  # fmt: skip
+    assert "as2MessageId" in result.stdout
     assert result.exit_code == 0, result.stderr
 
 
