@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,10 +18,11 @@ from as2gw_async.cli.gateways import GATEWAYS, gateway
 from .conftest import Run, json_lines, one_line_error
 
 
-def test_the_gateway_is_v1_unless_chosen(run: Run) -> None:
+def test_the_gateway_is_v1_unless_chosen(run: Run, as2gw_gateway: Any) -> None:
+    ids = as2gw_gateway.seed(2)
     result = run("ls", "received", "--json")
     assert result.exit_code == 0, result.stderr
-    assert all("as2MessageId" in m for m in json_lines(result.stdout))
+    assert sorted(m["as2MessageId"] for m in json_lines(result.stdout)) == sorted(ids)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +45,10 @@ def test_a_command_the_gateway_lacks_is_refused_before_any_call(
     assert "sync" in error
 
 
-def test_after_the_command_wins_over_before_it_and_the_variable(run: Run) -> None:
+def test_after_the_command_wins_over_before_it_and_the_variable(
+    run: Run, as2gw_gateway: Any
+) -> None:
+    as2gw_gateway.seed(1)
     result = run(
         "--gateway", "ecgrid", "ls", "received", "--gateway", "as2gateway",
         env={"AS2GW_GATEWAY": "mft"},
