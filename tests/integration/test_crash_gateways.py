@@ -108,11 +108,14 @@ def test_ecgrid_acknowledgement_and_faults(tmp_path: Path) -> None:
         gateway.faults(True)
         gateway.random_faults.rate = 1.0
         answers = [api.post("/v2/parcels/pending-inbox-list", json={}) for _ in range(30)]
+        listing_faults = set(gateway.fault_counts()[0])
+        refused = api.post("/v2/parcels/confirm", json={"parcelId": int(early)}).json()
         gateway.faults(False)
     assert [p.split(":")[0] for p in gateway.watch.premature] == [early]
     assert gateway.acknowledged(early)
     assert gateway.acknowledged(safe)
     assert {r.status_code for r in answers} <= {200, 429, 503}
-    injected, _ = gateway.fault_counts()
-    assert set(injected) >= {"status", "rate_limit", "envelope"}
-    assert "reset" not in injected  # a download fault never lands on a listing
+    # a download fault never lands on a listing, nor an envelope error (not retried)
+    assert listing_faults == {"status", "rate_limit"}
+    assert refused["success"] is False
+    assert set(gateway.fault_counts()[0]) == {"status", "rate_limit", "envelope"}
