@@ -12,14 +12,18 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     AS2GatewayError,
+    AsyncBackendError,
     AuthenticationError,
     BadRequestError,
+    ClaimLostError,
     DeliveryFailedError,
     DeliveryTimeoutError,
     InsecureTransportError,
     IntegrityError,
     InternalServerError,
+    JournalDatabaseError,
     JournalMismatchError,
+    JournalUnavailableError,
     LimitExceededError,
     NotADirectoryDestinationError,
     NotFoundError,
@@ -28,7 +32,7 @@ from .errors import (
     RedirectError,
 )
 from .inbox import ConsumerStats, Delivered, InboxConsumer
-from .journal import FileJournal, Journal
+from .journal import FileJournal, Journal, PostgresJournal
 from .mailbox import Mailbox
 from .models import (
     AS2Message,
@@ -56,10 +60,12 @@ __all__ = [
     "APITimeoutError",
     "AS2GatewayError",
     "AS2Message",
+    "AsyncBackendError",
     "Attachment",
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
+    "ClaimLostError",
     "ConsumerStats",
     "Delivered",
     "DeliveryFailedError",
@@ -74,7 +80,9 @@ __all__ = [
     "IntegrityError",
     "InternalServerError",
     "Journal",
+    "JournalDatabaseError",
     "JournalMismatchError",
+    "JournalUnavailableError",
     "LimitExceededError",
     "MDNMessage",
     "Mailbox",
@@ -84,6 +92,7 @@ __all__ = [
     "Page",
     "PartnerType",
     "PermissionDeniedError",
+    "PostgresJournal",
     "RateLimit",
     "RateLimitError",
     "RedirectError",

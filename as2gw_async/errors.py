@@ -20,6 +20,10 @@ Our exception hierarchy:
   + InsecureTransportError .... credentials would cross plain http to a remote host
   + NotADirectoryDestinationError  a download's directory is a file (also NotADirectoryError)
   + JournalMismatchError ...... an inbox journal that belongs to another gateway or account
+  + JournalDatabaseError ...... the inbox journal's database refused a statement
+    + JournalUnavailableError . the journal's database stayed unreachable (after waiting)
+  + ClaimLostError ............ another consumer took over a message this one was storing
+  + AsyncBackendError ......... a part that runs only under asyncio was used under trio
 
 Every `APIStatusError` is built by `make_status_error`, the one place that turns a
 response into an exception. Exception texts never hold the password or the token.
@@ -43,14 +47,18 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AS2GatewayError",
+    "AsyncBackendError",
     "AuthenticationError",
     "BadRequestError",
+    "ClaimLostError",
     "DeliveryFailedError",
     "DeliveryTimeoutError",
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "JournalDatabaseError",
     "JournalMismatchError",
+    "JournalUnavailableError",
     "LimitExceededError",
     "NotADirectoryDestinationError",
     "NotFoundError",
@@ -172,6 +180,27 @@ class InsecureTransportError(AS2GatewayError, ValueError):
 
 class JournalMismatchError(AS2GatewayError):
     """An inbox ``dest_dir`` (its journal) belongs to another gateway or account."""
+
+
+class JournalDatabaseError(AS2GatewayError):
+    """The inbox journal's database refused a statement (permissions, a newer schema)."""
+
+
+class JournalUnavailableError(JournalDatabaseError):
+    """The inbox journal's database could not be reached, after waiting as configured."""
+
+
+class ClaimLostError(AS2GatewayError):
+    """A message's claim passed to another consumer (its lease expired) before this one
+    journaled it as stored: it is not handed over here. ``message_ids``: the ids."""
+
+    def __init__(self, message: str, *, message_ids: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message_ids = tuple(message_ids)
+
+
+class AsyncBackendError(AS2GatewayError, RuntimeError):
+    """A part that runs only under asyncio (its driver is asyncio-only) was used under trio."""
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
