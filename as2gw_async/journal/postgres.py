@@ -23,6 +23,7 @@ for ever by default or up to ``max_wait`` seconds, then `JournalUnavailableError
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -34,7 +35,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-import anyio.abc
 
 from ..errors import (
     AsyncBackendError,
@@ -118,7 +118,7 @@ class PostgresJournal:
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = anyio.Lock()
         self._held: set[str] = set()
-        self._tasks: anyio.abc.TaskGroup | None = None
+        self._renewal: asyncio.Task[None] | None = None
         self._down_since: float | None = None
 
     def __repr__(self) -> str:
@@ -137,18 +137,18 @@ class PostgresJournal:
         stored = await self._run("recover stored messages", self._recover_stored)
         acked = await self._run("recover acked messages", self._recover_acked)
         self._held.update(r.message_id for r in stored)
-        self._tasks = anyio.create_task_group()
-        await self._tasks.__aenter__()
-        self._tasks.start_soon(self._renew_forever)
+        # An asyncio task of its own (the driver is asyncio-only): open and close may then
+        # be called from anywhere, in any order, unlike a task group's nested scopes.
+        self._renewal = asyncio.get_running_loop().create_task(self._renew_forever())
         return Recovery(stored=tuple(stored), acked=tuple(acked))
 
     async def close(self) -> None:
         """Stop renewing, release every claim still held (one bounded attempt: leases
         expire anyway) and disconnect. Safe to call twice."""
-        if self._tasks is not None:
-            tasks, self._tasks = self._tasks, None
-            tasks.cancel_scope.cancel()
-            await tasks.__aexit__(None, None, None)
+        if self._renewal is not None:
+            renewal, self._renewal = self._renewal, None
+            renewal.cancel()
+            await asyncio.wait({renewal})
         if self.site is not None and self._scope is not None:
             try:
                 await self._attempt(self._release_all)
@@ -357,7 +357,11 @@ class PostgresJournal:
         """Renew this consumer's leases every third of a lease, while it runs."""
         while True:
             await anyio.sleep(self.lease_seconds / 3)
-            renewed = await self._run("renew leases", self._renew)
+            try:
+                renewed = await self._run("renew leases", self._renew)
+            except Exception as exc:  # e.g. permissions changed: keep trying, say so
+                logger.error("%s: could not renew leases: %s", self.consumer_id, exc)
+                continue
             lost = sorted(self._held - renewed)
             if lost:
                 self._held.difference_update(lost)
