@@ -52,14 +52,21 @@ class Consumer:
     def log(self, run: int) -> Path:
         return self.root / f"{self.name}.run{run}.handed"
 
+    def stderr(self, run: int | None = None) -> str:
+        """What a run (the latest by default) logged."""
+        path = self.root / f"{self.name}.run{run or self.runs}.stderr"
+        return path.read_text() if path.exists() else ""
+
     def start(self) -> None:
         self.runs += 1
-        self.proc = subprocess.Popen(
-            [sys.executable, str(MAIN), self.url, str(self.dest), self.dsn, self.prefix,
-             str(self.lease), str(self.log(self.runs))],
-            stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
+        with (self.root / f"{self.name}.run{self.runs}.stderr").open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(MAIN), self.url, str(self.dest), self.dsn, self.prefix,
+                 str(self.lease), str(self.log(self.runs))],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )  # fmt: skip
         assert self.proc.stdout is not None
         started = self.proc.stdout.readline()
         assert started.startswith("CONSUMER_STARTED"), started
