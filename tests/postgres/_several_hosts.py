@@ -40,10 +40,13 @@ def start_emulator(*args: str) -> tuple[subprocess.Popen[str], str]:
 class Consumer:
     """One 'host': a dest_dir and the consumer processes run for it, one at a time."""
 
-    def __init__(self, name: str, root: Path, url: str, dsn: str, prefix: str, lease: float):
+    def __init__(
+        self, name: str, root: Path, url: str, dsn: str, prefix: str, lease: float, work: float
+    ) -> None:
         self.name = name
         self.dest = root / name
         self.url, self.dsn, self.prefix, self.lease = url, dsn, prefix, lease
+        self.work = work
         self.runs = 0
         self.killed_runs: set[int] = set()
         self.proc: subprocess.Popen[str] | None = None
@@ -62,7 +65,7 @@ class Consumer:
         with (self.root / f"{self.name}.run{self.runs}.stderr").open("w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, str(MAIN), self.url, str(self.dest), self.dsn, self.prefix,
-                 str(self.lease), str(self.log(self.runs))],
+                 str(self.lease), str(self.log(self.runs)), str(self.work)],
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,

@@ -48,7 +48,7 @@ def test_consumers_wait_for_a_restarted_database_and_lose_nothing(
         "--seed-messages", "150", "--seed", "5", "--latency", "0.03", "--batch-limit", "8000"
     )  # fmt: skip
     control = httpx.Client(base_url=url.rsplit("/v1", 1)[0] + "/_emulator", timeout=30)
-    hosts = [Consumer(n, tmp_path, url, server.dsn, pg_prefix, 3.0) for n in "ab"]
+    hosts = [Consumer(n, tmp_path, url, server.dsn, pg_prefix, 3.0, 0.0) for n in "ab"]
     try:
         for host in hosts:
             host.start()
@@ -57,8 +57,10 @@ def test_consumers_wait_for_a_restarted_database_and_lose_nothing(
         server.stop(crash=True)
         # down long enough for several retries (and past the consumers' leases' renewals)
         wait_for(
-            lambda: all("PostgreSQL journal unreachable" in h.stderr() for h in hosts)
-            and any("(attempt 4," in h.stderr() for h in hosts),
+            lambda: (
+                all("PostgreSQL journal unreachable" in h.stderr() for h in hosts)
+                and any("(attempt 4," in h.stderr() for h in hosts)
+            ),
             "both consumers to say they wait for the database",
         )
         assert all(h.running() for h in hosts), "a consumer gave up instead of waiting"
