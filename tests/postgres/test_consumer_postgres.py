@@ -97,3 +97,45 @@ async def test_a_consumer_claims_a_message_when_it_fetches_it_not_when_it_lists_
         assert holders == (["a"] if mid in got["a"] else ["b"])
     rows = sql(pg_dsn, f"SELECT DISTINCT state, holder FROM {pg_prefix}messages")
     assert rows == [("marked", None)]
+
+
+async def test_a_dead_hosts_message_goes_to_another_host_once_its_lease_expires(
+    as2gw_gateway: Gateway, session: gw.Session, tmp_path: Path, pg_dsn: str, pg_prefix: str
+) -> None:
+    [mid] = as2gw_gateway.seed(1)
+    dead = gw.PostgresJournal(pg_dsn, table_prefix=pg_prefix)
+
+    async def no_release(conn: object) -> None:
+        """A killed process releases nothing."""
+
+    dead._release_all = no_release  # type: ignore[method-assign]
+    async with gw.InboxConsumer(session, tmp_path / "a", journal=dead) as a:
+        async for _ in a:
+            break  # a's code got it, and a dies before it is done
+    other = tmp_path / "b"
+
+    def b() -> gw.InboxConsumer:
+        return gw.InboxConsumer(
+            session, other, journal=gw.PostgresJournal(pg_dsn, table_prefix=pg_prefix)
+        )
+
+    assert await drain(b()) == []  # a's lease is live: b leaves the message alone
+    sql(pg_dsn, f"UPDATE {pg_prefix}messages SET lease_until = now() - interval '1 second'")
+    async with b() as consumer:
+        got = [d async for d in consumer]
+    assert [(d.message_id, d.redelivered) for d in got] == [(mid, False)]  # its own download
+    assert as2gw_gateway.is_read(mid)
+    # a comes back: nothing to hand over again; its copy is the leftover the docs describe
+    assert (
+        await drain(
+            gw.InboxConsumer(
+                session, tmp_path / "a", journal=gw.PostgresJournal(pg_dsn, table_prefix=pg_prefix)
+            )
+        )
+        == []
+    )
+    for host in ("a", "b"):
+        assert (tmp_path / host / safe_message_dirname(mid)).is_dir()
+    [(state, site)] = sql(pg_dsn, f"SELECT state, stored_site FROM {pg_prefix}messages")
+    assert state == "marked"
+    assert site.endswith(str(other.resolve()))

@@ -217,18 +217,20 @@ async def test_recovery_gives_back_this_directorys_unfinished_messages(
     async with Opened(make, tmp_path) as opened:
         here, there = tmp_path / "here", tmp_path / "there"
         a, _ = await opened(here)
-        await a.claim(["m1", "m2", "m3"])
+        await a.claim(["m1", "m2", "m3", "m4"])  # m4: claimed, not fetched yet
         await a.record([stored("m1"), stored("m2"), stored("m3")])
         await a.record([JournalRecord(message_id="m2", state=ACKED)])
         # a is killed (no close: its leases are live); another host's consumer gets nothing:
-        _, elsewhere = await opened(there)
+        c, elsewhere = await opened(there)
         assert elsewhere == Recovery()
+        assert await c.claim(["m1", "m4"]) == []
         # the consumer restarted in the same directory takes its messages back at once:
         b, recovery = await opened(here)
         assert sorted(r.message_id for r in recovery.stored) == ["m1", "m3"]
         assert {r.directory for r in recovery.stored} == {"dir-m1", "dir-m3"}
         assert recovery.stored[0].metadata == {"subject": recovery.stored[0].message_id}
         assert recovery.acked == ("m2",)
+        assert await b.claim(["m4"]) == ["m4"]  # a's claims are b's: a is gone
         await b.record([JournalRecord(message_id="m1", state=ACKED)])
 
 
