@@ -132,10 +132,14 @@ class PostgresJournal:
         _require_asyncio()
         self._scope = scope
         self.site = _site_of(scope.dest_dir)
-        await self._run("create the tables", self._migrate)
-        await self._run("check the directory's owner", self._check_site)
-        stored = await self._run("recover stored messages", self._recover_stored)
-        acked = await self._run("recover acked messages", self._recover_acked)
+        try:
+            await self._run("create the tables", self._migrate)
+            await self._run("check the directory's owner", self._check_site)
+            stored = await self._run("recover stored messages", self._recover_stored)
+            acked = await self._run("recover acked messages", self._recover_acked)
+        except BaseException:
+            await self._disconnect()  # the consumer does not close a journal that failed to open
+            raise
         self._held.update(r.message_id for r in stored)
         # An asyncio task of its own (the driver is asyncio-only): open and close may then
         # be called from anywhere, in any order, unlike a task group's nested scopes.
@@ -450,14 +454,20 @@ class PostgresJournal:
 
 def _require_asyncio() -> None:
     """psycopg's async connections run on asyncio only: refuse trio with a clear error."""
-    import sniffio
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        library = "another event loop"
+        try:  # only to name it; anyio no longer needs sniffio
+            import sniffio
 
-    library = sniffio.current_async_library()
-    if library != "asyncio":
+            library = sniffio.current_async_library()
+        except Exception:  # sniffio missing or unsure: keep the generic name
+            pass
         raise AsyncBackendError(
             f"PostgresJournal runs only under asyncio (psycopg's async driver), not {library}: "
             'run the consumer with anyio.run(..., backend="asyncio") or asyncio.run'
-        )
+        ) from None
 
 
 def _describe(exc: BaseException) -> str:
