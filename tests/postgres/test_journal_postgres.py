@@ -113,6 +113,32 @@ async def test_consumers_starting_together_migrate_once(
     assert sql(pg_dsn, f"SELECT count(*) FROM {pg_prefix}schema_version") == [(SCHEMA_VERSION,)]
 
 
+async def test_a_new_migration_upgrades_an_existing_database_once(
+    make: Callable[..., gw.PostgresJournal],
+    tmp_path: Path,
+    pg_dsn: str,
+    pg_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with Opened(make, tmp_path) as opened:
+        a, _ = await opened()
+        await a.claim(["m1"])
+        await a.record([stored("m1")])
+    from as2gw_async.journal import _pg_schema
+
+    upgrade = (2, "ALTER TABLE {messages} ADD COLUMN note text; UPDATE {messages} SET note = 'v2'")
+    monkeypatch.setattr(_pg_schema, "MIGRATIONS", (*MIGRATIONS, upgrade))
+    monkeypatch.setattr(_pg_schema, "SCHEMA_VERSION", 2)
+    async with Opened(make, tmp_path) as opened:
+        await opened()
+        await opened()
+    versions = sql(pg_dsn, f"SELECT version FROM {pg_prefix}schema_version ORDER BY version")
+    assert versions == [(1,), (2,)]
+    assert sql(pg_dsn, f"SELECT message_id, state, note FROM {pg_prefix}messages") == [
+        ("m1", "stored", "v2")
+    ]
+
+
 async def test_refuses_a_newer_schema(
     make: Callable[..., gw.PostgresJournal], tmp_path: Path, pg_dsn: str, pg_prefix: str
 ) -> None:
