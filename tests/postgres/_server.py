@@ -3,7 +3,7 @@
 It listens on a free loopback port only (no Unix socket), trusts local connections for
 the user ``as2gw``, and lives in a temporary directory removed by `PostgresServer.remove`.
 PostgreSQL refuses to run as root: as root, the server runs as the ``postgres`` system user
-(the Debian package creates it), through ``runuser``.
+(the Debian package creates it; else a system user ``as2gw-pg`` is made), through ``runuser``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,17 @@ def find_bin(name: str) -> str | None:
     return found[-1] if found else shutil.which(name)
 
 
+def _system_user() -> pwd.struct_passwd:
+    """``postgres`` (the Debian package creates it), else a system user made for the tests."""
+    for name in ("postgres", "as2gw-pg"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    subprocess.run(["useradd", "--system", "--no-create-home", "as2gw-pg"], check=True)
+    return pwd.getpwnam("as2gw-pg")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,9 +60,9 @@ class PostgresServer:
         self._as: list[str] = []
         self.base = Path(tempfile.mkdtemp(prefix="as2gw-pg-"))
         if os.geteuid() == 0:
-            account = pwd.getpwnam("postgres")  # created by the postgresql package
+            account = _system_user()
             os.chown(self.base, account.pw_uid, account.pw_gid)
-            self._as = ["runuser", "-u", "postgres", "--"]
+            self._as = ["runuser", "-u", account.pw_name, "--"]
         self.data = self.base / "data"
         self.log = self.base / "server.log"
         self.port = _free_port()
