@@ -120,6 +120,7 @@ class PostgresJournal:
         self._held: set[str] = set()
         self._renewal: asyncio.Task[None] | None = None
         self._down_since: float | None = None
+        self._opened = False
 
     def __repr__(self) -> str:
         return f"PostgresJournal(table_prefix={self.tables.prefix!r}, id={self.consumer_id!r})"
@@ -141,6 +142,7 @@ class PostgresJournal:
             await self._disconnect()  # the consumer does not close a journal that failed to open
             raise
         self._held.update(r.message_id for r in stored)
+        self._opened = True
         # An asyncio task of its own (the driver is asyncio-only): open and close may then
         # be called from anywhere, in any order, unlike a task group's nested scopes.
         self._renewal = asyncio.get_running_loop().create_task(self._renew_forever())
@@ -153,7 +155,8 @@ class PostgresJournal:
             renewal, self._renewal = self._renewal, None
             renewal.cancel()
             await asyncio.wait({renewal})
-        if self.site is not None and self._scope is not None:
+        if self._opened:
+            self._opened = False
             try:
                 await self._attempt(self._release_all)
             except Exception as exc:
@@ -233,8 +236,8 @@ class PostgresJournal:
         if lost:
             self._held.difference_update(lost)
             raise ClaimLostError(
-                f"{', '.join(lost)}: claimed by another consumer (this one's lease expired) "
-                "before it was journaled as stored here; not handed over",
+                f"{', '.join(lost)}: taken over (this consumer's lease expired) or finished "
+                "by another consumer before it was journaled as stored here; not handed over",
                 message_ids=lost,
             )
 
