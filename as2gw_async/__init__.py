@@ -12,9 +12,11 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     AS2GatewayError,
+    AsyncBackendError,
     AuthenticationError,
     BadRequestError,
     BodyTooLargeError,
+    ClaimLostError,
     ContentEncodingError,
     DeliveryFailedError,
     DeliveryTimeoutError,
@@ -25,7 +27,9 @@ from .errors import (
     InvalidDataError,
     InvalidRecordError,
     InvalidTokenError,
+    JournalDatabaseError,
     JournalMismatchError,
+    JournalUnavailableError,
     LimitExceededError,
     MalformedResponseError,
     NotADirectoryDestinationError,
@@ -35,7 +39,7 @@ from .errors import (
     RedirectError,
 )
 from .inbox import ConsumerStats, Delivered, InboxConsumer
-from .journal import FileJournal, Journal
+from .journal import FileJournal, Journal, PostgresJournal
 from .mailbox import Mailbox
 from .models import (
     AS2Message,
@@ -63,11 +67,13 @@ __all__ = [
     "APITimeoutError",
     "AS2GatewayError",
     "AS2Message",
+    "AsyncBackendError",
     "Attachment",
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
     "BodyTooLargeError",
+    "ClaimLostError",
     "ConsumerStats",
     "ContentEncodingError",
     "Delivered",
@@ -87,7 +93,9 @@ __all__ = [
     "InvalidRecordError",
     "InvalidTokenError",
     "Journal",
+    "JournalDatabaseError",
     "JournalMismatchError",
+    "JournalUnavailableError",
     "LimitExceededError",
     "MDNMessage",
     "Mailbox",
@@ -98,6 +106,7 @@ __all__ = [
     "Page",
     "PartnerType",
     "PermissionDeniedError",
+    "PostgresJournal",
     "RateLimit",
     "RateLimitError",
     "RedirectError",

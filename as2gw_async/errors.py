@@ -27,6 +27,10 @@ Our exception hierarchy:
   + InsecureTransportError .... credentials would cross plain http to a remote host
   + NotADirectoryDestinationError  a download's directory is a file (also NotADirectoryError)
   + JournalMismatchError ...... an inbox journal that belongs to another gateway or account
+  + JournalDatabaseError ...... the inbox journal's database refused a statement
+    + JournalUnavailableError . the journal's database stayed unreachable (after waiting)
+  + ClaimLostError ............ another consumer took over a message this one was storing
+  + AsyncBackendError ......... a part that runs only under asyncio was used under trio
 
 Every v1 `APIStatusError` is built by `make_status_error`, the one place that turns a
 response into an exception; each other gateway has its own such function, and the shared
@@ -52,9 +56,11 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AS2GatewayError",
+    "AsyncBackendError",
     "AuthenticationError",
     "BadRequestError",
     "BodyTooLargeError",
+    "ClaimLostError",
     "ContentEncodingError",
     "DeliveryFailedError",
     "DeliveryTimeoutError",
@@ -65,7 +71,9 @@ __all__ = [
     "InvalidDataError",
     "InvalidRecordError",
     "InvalidTokenError",
+    "JournalDatabaseError",
     "JournalMismatchError",
+    "JournalUnavailableError",
     "LimitExceededError",
     "MalformedResponseError",
     "NotADirectoryDestinationError",
@@ -229,6 +237,27 @@ class InsecureTransportError(AS2GatewayError, ValueError):
 
 class JournalMismatchError(AS2GatewayError):
     """An inbox ``dest_dir`` (its journal) belongs to another gateway or account."""
+
+
+class JournalDatabaseError(AS2GatewayError):
+    """The inbox journal's database refused a statement (permissions, a newer schema)."""
+
+
+class JournalUnavailableError(JournalDatabaseError):
+    """The inbox journal's database could not be reached, after waiting as configured."""
+
+
+class ClaimLostError(AS2GatewayError):
+    """A message's claim passed to another consumer (its lease expired) before this one
+    journaled it as stored: it is not handed over here. ``message_ids``: the ids."""
+
+    def __init__(self, message: str, *, message_ids: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message_ids = tuple(message_ids)
+
+
+class AsyncBackendError(AS2GatewayError, RuntimeError):
+    """A part that runs only under asyncio (its driver is asyncio-only) was used under trio."""
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
