@@ -17,9 +17,11 @@ __all__ = ["refuse"]
 
 
 def refuse(gateway: Gateway, command: str, **given: Any) -> None:
-    """Exit 2 naming every option of ``given`` that is set (not None, not False)."""
+    """Exit 2 naming every option of ``given`` that is set (not None, not False; 0 is set)."""
     flags = [
-        "--" + name.replace("_", "-") for name, value in given.items() if value not in (None, False)
+        "--" + name.replace("_", "-")
+        for name, value in given.items()
+        if value is not None and value is not False
     ]
     if flags:
         raise CliError(

@@ -83,6 +83,13 @@ def test_upload_then_cancel(run: Run, ecgrid: Any, tmp_path: Path) -> None:
     assert ecgrid.state.parcel(record["parcelId"]).status == "Cancelled"
 
 
+def test_download_refuses_an_attachment_index(run: Run, ecgrid: Any, tmp_path: Path) -> None:
+    [pid] = ecgrid.state.seed_inbox(1)
+    result = run("download", "received", str(pid), "--index", "0", "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert "--index: not an option of download" in one_line_error(result)
+
+
 def test_a_parcel_id_is_a_number(run: Run) -> None:
     result = run("confirm", "<1@x>")
     assert result.exit_code == 2
