@@ -561,7 +561,8 @@ class BaseSession:
         return self._client.build_request(
             call.method,
             self._url(call),
-            params=call.params,
+            # None, not {}: httpx re-parses the whole URL to apply even empty parameters
+            params=call.params or None,
             json=call.json,
             content=body,
             headers=headers,

@@ -9,7 +9,10 @@ work back fails without any timing.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -19,6 +22,8 @@ import respx
 import as2gw_async as gw
 
 LOGGER = "as2gw_async"
+MSG = "<m1@example.com>"
+ATTACHMENT = "/message/received/%3Cm1%40example.com%3E/attachments"
 
 
 class Counter:
@@ -27,16 +32,28 @@ class Counter:
 
 
 def _count(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> Counter:
-    """Count calls of ``owner.name`` (a function or method), still calling it."""
+    """Count calls of ``owner.name`` (a function or method), still calling it; calls made
+    for respx (the mock transport parses each request's URL again) are not counted."""
     counter = Counter()
     original: Callable[..., Any] = getattr(owner, name)
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        counter.calls += 1
+        if not any(
+            str(frame.f_globals.get("__name__", "")).startswith("respx")
+            for frame in _callers(sys._getframe(1), 3)
+        ):
+            counter.calls += 1
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, counted)
     return counter
+
+
+def _callers(frame: FrameType | None, depth: int) -> Iterator[FrameType]:
+    while frame is not None and depth > 0:
+        yield frame
+        frame = frame.f_back
+        depth -= 1
 
 
 @pytest.fixture
@@ -47,6 +64,14 @@ def quiet_logger() -> Iterator[None]:
     log.setLevel(logging.INFO)
     yield
     log.setLevel(level)
+
+
+def _attachment(router: respx.MockRouter, **headers: str) -> respx.Route:
+    return router.get(ATTACHMENT).respond(
+        200,
+        content=b"x" * 100,
+        headers={"Content-Disposition": 'attachment; filename="a.txt"', **headers},
+    )
 
 
 # -- the debug line of every exchange ---------------------------------------------------------
@@ -73,3 +98,43 @@ async def test_debug_line_off_builds_nothing(
     copies = _count(monkeypatch, httpx.URL, "copy_with")
     await session.request("GET", "/ping")
     assert copies.calls == 0  # the query-less URL exists only for the debug line
+
+
+# -- the request's URL --------------------------------------------------------------------------
+
+
+async def test_a_download_parses_its_url_once(
+    router: respx.MockRouter,
+    session: gw.Session,
+    quiet_logger: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _attachment(router)
+    await session.login()
+    parses = _count(monkeypatch, httpx._urls, "urlparse")  # str -> URL
+    reparses = _count(monkeypatch, httpx._urlparse, "urlparse")  # URL.copy_with
+    f = await session.received.download_attachment(MSG, tmp_path)
+    assert f.path.read_bytes() == b"x" * 100
+    assert (parses.calls, reparses.calls) == (1, 0)
+
+
+async def test_query_parameters_still_reach_the_gateway(
+    router: respx.MockRouter, session: gw.Session, tmp_path: Path
+) -> None:
+    route = _attachment(router)
+    await session.received.download_attachment(MSG, tmp_path, mark_as_read=False)
+    assert route.calls.last.request.url.params["markAsRead"] == "false"
+
+
+async def test_a_client_of_the_callers_keeps_its_own_query_parameters(
+    router: respx.MockRouter, authorize: respx.Route, tmp_path: Path
+) -> None:
+    route = _attachment(router)
+    client = httpx.AsyncClient(params={"tenant": "t1"})
+    async with gw.Session(
+        "user@example.com", "pa55-word", base_url="https://api.test/v1", http_client=client
+    ) as s:
+        await s.received.download_attachment(MSG, tmp_path)
+    await client.aclose()
+    assert route.calls.last.request.url.params["tenant"] == "t1"
