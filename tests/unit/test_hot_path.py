@@ -8,6 +8,7 @@ work back fails without any timing.
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -138,3 +139,47 @@ async def test_a_client_of_the_callers_keeps_its_own_query_parameters(
         await s.received.download_attachment(MSG, tmp_path)
     await client.aclose()
     assert route.calls.last.request.url.params["tenant"] == "t1"
+
+
+# -- cookies --------------------------------------------------------------------------------------
+
+
+async def test_a_gateway_cookie_still_travels_back(
+    router: respx.MockRouter, session: gw.Session
+) -> None:
+    router.get("/a").respond(200, headers={"Set-Cookie": "lb=node-7; Path=/"})
+    b = router.get("/b").respond(200)
+    await session.request("GET", "/a")
+    await session.request("GET", "/b")
+    assert b.calls.last.request.headers["cookie"] == "lb=node-7"
+
+
+async def test_an_answer_without_set_cookie_skips_the_cookie_jar(
+    router: respx.MockRouter,
+    session: gw.Session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _attachment(router)
+    await session.login()
+    jar = _count(monkeypatch, http.cookiejar.CookieJar, "extract_cookies")
+    await session.received.download_attachment(MSG, tmp_path)
+    assert jar.calls == 0
+    router.get("/c").respond(200, headers={"Set-Cookie": "lb=node-8; Path=/"})
+    await session.request("GET", "/c")
+    assert jar.calls == 1
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_both_transports_own_a_client_that_skips_the_cookie_jar(transport: str) -> None:
+    if transport == "aiohttp":
+        pytest.importorskip("httpx_aiohttp")
+    async with gw.Session("u@example.com", "pw-12345", transport=transport) as s:  # type: ignore[arg-type]
+        response = httpx.Response(200, request=httpx.Request("GET", "https://api.test/v1/x"))
+        jar = s._client.cookies.jar
+        before = len(jar)
+        s._client.cookies.extract_cookies(response)
+        response.headers["Set-Cookie"] = "lb=node-9; Path=/"
+        s._client.cookies.extract_cookies(response)
+    assert (before, len(jar)) == (0, 1)
+    assert type(s._client.cookies).extract_cookies is not httpx.Cookies.extract_cookies
