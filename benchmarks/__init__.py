@@ -22,4 +22,5 @@ SCENARIOS: dict[str, str] = {
     "paging": "benchmarks.paging",
     "structuring": "benchmarks.structuring",
     "auth": "benchmarks.auth_storm",
+    "ecgrid": "benchmarks.ecgrid",
 }

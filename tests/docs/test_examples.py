@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import anyio
 import pytest
@@ -479,3 +480,42 @@ def test_mft_emulator_tour(load_example: Load, tmp_path: Path) -> None:
     assert emu.stats.faults["503"] == 2
     [message] = emu.gateway.messages("inbox")
     assert not message.api_fetched
+
+
+# -- ECGrid ---------------------------------------------------------------------------------
+
+
+def _ecgrid_session(server: Any) -> Any:
+    from as2gw_async import ecgrid
+
+    return ecgrid.Session(api_key=server.api_key, base_url=server.base_url)
+
+
+@covers("ecgrid_quickstart")
+async def test_ecgrid_quickstart(load_example: Load, ecgrid_emulator: Any, tmp_path: Path) -> None:
+    state = ecgrid_emulator.state
+    ids = state.seed_inbox(30, sizes=[100, 70_000], file_names=["po.edi", "../../etc/passwd"])
+    async with _ecgrid_session(ecgrid_emulator) as s:
+        saved = await load_example("ecgrid_quickstart").main(s, tmp_path)
+    assert len(saved) == 30
+    assert all(f.path.parent.parent == tmp_path for f in saved)
+    assert {f.path.name for f in saved} == {"po.edi", "passwd"}
+    assert all(state.parcel(i).confirms == 1 for i in ids)
+    assert state.pending() == []
+
+
+@covers("ecgrid_upload")
+async def test_ecgrid_upload(load_example: Load, ecgrid_emulator: Any, tmp_path: Path) -> None:
+    path = tmp_path / "po.edi"
+    path.write_bytes(b"ISA*00*" + b"x" * 5000)
+    async with _ecgrid_session(ecgrid_emulator) as s:
+        parcel = await load_example("ecgrid_upload").main(s, path)
+    assert ecgrid_emulator.state.parcel(parcel.parcel_id).read() == path.read_bytes()
+    assert parcel.size == path.stat().st_size
+
+
+@covers("ecgrid_errors")
+async def test_ecgrid_errors(load_example: Load, ecgrid_emulator: Any) -> None:
+    async with _ecgrid_session(ecgrid_emulator) as s:
+        mailboxes = await load_example("ecgrid_errors").main(s)
+    assert mailboxes["totalRecords"] >= 1
