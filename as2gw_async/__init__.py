@@ -21,15 +21,18 @@ from .errors import (
     InsecureTransportError,
     IntegrityError,
     InternalServerError,
+    InvalidFilterError,
     InvalidTokenError,
     JournalMismatchError,
     LimitExceededError,
     MalformedResponseError,
     NotADirectoryDestinationError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     RateLimitError,
     RedirectError,
+    UnprocessableEntityError,
 )
 from .inbox import ConsumerStats, Delivered, InboxConsumer
 from .journal import FileJournal, Journal
@@ -79,6 +82,7 @@ __all__ = [
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "InvalidFilterError",
     "InvalidTokenError",
     "Journal",
     "JournalMismatchError",
@@ -91,6 +95,7 @@ __all__ = [
     "NotFoundError",
     "Page",
     "PartnerType",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
@@ -99,6 +104,7 @@ __all__ = [
     "SendReceipt",
     "Session",
     "SessionStats",
+    "UnprocessableEntityError",
     "Upload",
     "__version__",
 ]
