@@ -169,7 +169,7 @@ async def wait_for_delivery(
             elif await _listed(session.failed, message_id):
                 failed = True
         elif not failed:
-            last_seen = str(status or "outbox")
+            last_seen = str(status or "outbox").lower()
         if failed:
             last_seen = "failed"
             confirmations += 1
