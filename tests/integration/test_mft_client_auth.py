@@ -12,6 +12,7 @@ from as2gw_async.emulator.mft import MftEmulator
 
 from ._mft_client import FAST_RETRIES, session
 
+
 @pytest.mark.parametrize("naming", ["current", "legacy"])
 async def test_password_login_in_either_naming(mft_emulator: MftEmulator, naming: str) -> None:
     mft_emulator.naming = naming

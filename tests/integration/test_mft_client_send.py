@@ -34,9 +34,7 @@ async def test_one_file_goes_raw_with_its_name_and_subject(
     assert r.message == "Message queued successfully"
     record = mft_emulator.gateway.message(r.message_id)
     assert record.subject == "Invoice 1"
-    assert [(a.name, a.read()) for a in record.attachments] == [
-        ("invoice.xml", path.read_bytes())
-    ]
+    assert [(a.name, a.read()) for a in record.attachments] == [("invoice.xml", path.read_bytes())]
 
 
 async def test_several_files_go_as_multipart_file_parts(
