@@ -131,6 +131,11 @@ class Message:
         """``timestamp`` (milliseconds) as an aware UTC datetime."""
         return _ms_to_datetime(self.timestamp)
 
+    @property
+    def message_id(self) -> str:
+        """The AS2 message id (``identifier``), by the name every gateway's model has."""
+        return self.identifier
+
 
 @define(frozen=True, kw_only=True)
 class SendReceipt:
