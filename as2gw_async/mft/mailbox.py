@@ -63,10 +63,20 @@ class MftMailbox:
         return f"MftMailbox(account={self.account!r})"
 
     async def waiting(self) -> AsyncIterator[WaitingItem]:
-        """The messages not yet read through the API, with their metadata (not marked)."""
-        async for message in self._session.inbox.iter(
-            fetch_all=False, partner=self._partner, station=self._station
-        ):
+        """The messages not yet read through the API, with their metadata (not marked).
+
+        Every page of ids is listed before the first message is handed over: the listing
+        has no total, so a message acknowledged meanwhile would shift the pages after it
+        and make the next page skip as many unread ones.
+        """
+        inbox = self._session.inbox
+        ids = [
+            mid
+            async for mid in inbox.iter_ids(
+                fetch_all=False, partner=self._partner, station=self._station
+            )
+        ]
+        async for message in inbox.iter_messages(ids):
             yield WaitingItem(id=message.identifier, metadata=dict(message.raw))
 
     async def fetch(

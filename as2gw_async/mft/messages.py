@@ -100,6 +100,15 @@ def _filters(
     return {k: v for k, v in {**primary, **secondary}.items() if v is not None}
 
 
+async def _aiter(ids: Iterable[str] | AsyncIterator[str]) -> AsyncIterator[str]:
+    if isinstance(ids, AsyncIterator):
+        async for mid in ids:
+            yield mid
+    else:
+        for mid in ids:
+            yield mid
+
+
 class Folder(AttachmentDownloads):
     """What every folder has: ids listed and iterated, messages got and iterated, deletes."""
 
@@ -184,15 +193,21 @@ class Folder(AttachmentDownloads):
         ):
             yield mid
 
-    async def _iter_messages(
-        self, ids: AsyncIterator[str], concurrency: int
+    def iter_messages(
+        self, ids: Iterable[str] | AsyncIterator[str], *, concurrency: int = DEFAULT_CONCURRENCY
     ) -> AsyncIterator[Message]:
-        """The messages behind ``ids``, ``concurrency`` at a time, in the listing's order;
-        one deleted meanwhile is skipped. Nothing runs while the caller holds a message."""
+        """The messages behind ``ids`` (never marked read), ``concurrency`` at a time, in
+        order; one deleted meanwhile is skipped."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+        return self._iter_messages(ids, concurrency)
+
+    async def _iter_messages(
+        self, ids: Iterable[str] | AsyncIterator[str], concurrency: int
+    ) -> AsyncIterator[Message]:
+        """Nothing runs while the caller holds a message."""
         batch: list[str] = []
-        async for mid in ids:
+        async for mid in _aiter(ids):
             batch.append(mid)
             if len(batch) >= concurrency:
                 for message in await self._get_many(batch):
@@ -285,6 +300,11 @@ class Inbox(Folder):
         ``fetch_all=False`` (the gateway's default) leaves out messages already read
         through the API. Filters are checked before any request (`InvalidFilterError`).
         ``prefetch`` pages are fetched ahead concurrently (0: one page at a time).
+
+        The listing has no total, so nothing can correct for it changing: do not mark
+        messages read while iterating a ``fetch_all=False`` listing (each one marked
+        shifts the next page and one unread message would be skipped). Collect the ids
+        first, or use `InboxConsumer`, which does.
         """
         params = self._list_params(
             partner=partner,
@@ -318,7 +338,7 @@ class Inbox(Folder):
             sort_dir=sort_dir,
             page_length=page_length,
         )
-        return self._iter_messages(ids, concurrency)
+        return self.iter_messages(ids, concurrency=concurrency)
 
     async def get(self, message_id: str, *, mark_as_read: bool = False) -> Message:
         """One received message. ``markAsRead`` is always sent (the gateway's default is
@@ -384,7 +404,7 @@ class OutboxFolder(Folder):
             sort_dir=sort_dir,
             page_length=page_length,
         )
-        return self._iter_messages(ids, concurrency)
+        return self.iter_messages(ids, concurrency=concurrency)
 
     async def get(self, message_id: str) -> Message:
         """One outbound message (``GET /message/outbox/{id}``: sent, queued or failed)."""

@@ -97,3 +97,12 @@ async def test_mailbox_options_and_restore(mft_emulator: MftEmulator) -> None:
         assert [i.id for i in items] == [theirs]
         assert box.restore(items[0].metadata).identifier == theirs
         assert await box.acknowledge([theirs, "<gone@x>"]) == [theirs]
+
+
+async def test_one_pass_drains_more_than_a_page_while_acknowledging(
+    mft_emulator: MftEmulator, tmp_path: Path
+) -> None:
+    ids = mft_emulator.seed_inbox(230, sizes=[16])
+    async with session(mft_emulator) as s, InboxConsumer(s, tmp_path / "inbox") as consumer:
+        seen = [d.message_id async for d in consumer]
+    assert sorted(seen) == sorted(ids)  # none skipped by pages shifting under the marks
