@@ -20,4 +20,5 @@ SCENARIOS: dict[str, str] = {
     "drain": "benchmarks.drain",
     "paging": "benchmarks.paging",
     "auth": "benchmarks.auth_storm",
+    "mft": "benchmarks.mft_presigned",
 }

@@ -41,7 +41,8 @@ async def test_hostile_names_stay_inside_dest(mft_emulator: MftEmulator, tmp_pat
     assert len(files) == len(HOSTILE)
     for f in files:
         assert f.path.resolve().parent == dest.resolve()
-        assert "/" not in f.name and "\\" not in f.name
+        assert "/" not in f.name
+        assert "\\" not in f.name
     assert sorted(p.name for p in dest.iterdir()) == sorted(f.name for f in files)
     assert [p for p in tmp_path.rglob("*") if p.is_file() and dest not in p.parents] == []
 

@@ -29,8 +29,10 @@ async def test_one_file_goes_raw_with_its_name_and_subject(
     path.write_bytes(b"<invoice>1</invoice>" * 5000)
     async with session(mft_emulator) as s:
         r = await s.send("MyStation", "MyPartner", path, subject="Invoice 1")
-    assert r.message_id.startswith("<") and r.message_id.endswith("@mftgateway.com>")
-    assert r.link is not None and unquote(r.link).endswith(f"/message/outbox/{r.message_id}")
+    assert r.message_id.startswith("<")
+    assert r.message_id.endswith("@mftgateway.com>")
+    assert r.link is not None
+    assert unquote(r.link).endswith(f"/message/outbox/{r.message_id}")
     assert r.message == "Message queued successfully"
     record = mft_emulator.gateway.message(r.message_id)
     assert record.subject == "Invoice 1"

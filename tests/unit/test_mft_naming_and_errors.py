@@ -89,10 +89,12 @@ async def test_a_message_in_either_naming(
     assert route.calls.last.request.url.params["markAsRead"] == "false"
     assert route.calls.last.request.headers["Authorization"] == TOKEN  # bare, no Bearer
     assert (m.identifier, m.sender_identifier, m.receiver_identifier) == (MID, "Partner", "Station")
-    assert m.mdn_message is not None and m.mdn_message.identifier == MID
+    assert m.mdn_message is not None
+    assert m.mdn_message.identifier == MID
     assert m.msg_status is mft.MessageStatus.RECEIVED
     assert m.raw["newFieldFromTheFuture"] == {"x": 1}  # unknown fields kept
-    assert m.timestamp_at is not None and m.timestamp_at.year == 2020
+    assert m.timestamp_at is not None
+    assert m.timestamp_at.year == 2020
 
 
 async def test_unknown_status_is_kept_as_text(
@@ -113,7 +115,8 @@ async def test_a_token_pair_in_either_naming(
     router.post("/authorize").respond(200, json=answer)
     async with mft.Session(USER, PASSWORD, base_url=BASE, rate_limit=None) as s:
         assert await s.login() == 4_102_444_800  # the JWT's exp
-        assert s._tokens.token is not None and s._tokens.token.refresh_token == "r"
+        assert s._tokens.token is not None
+        assert s._tokens.token.refresh_token == "r"
 
 
 @pytest.mark.parametrize("key", ["messageIdentifier", "as2MessageId"])
@@ -136,7 +139,8 @@ async def test_current_names_are_sent(router: respx.MockRouter, session: mft.Ses
     await session.failed.list_ids(identifier=MID)
     await session.failed.list_ids(partner="P", station="S")
     params = [dict(c.request.url.params) for c in lists.calls]
-    assert params[0]["identifier"] == MID and "as2MessageId" not in params[0]
+    assert params[0]["identifier"] == MID
+    assert "as2MessageId" not in params[0]
     assert (params[1]["partnerIdentifier"], params[1]["stationIdentifier"]) == ("P", "S")
     deletes = router.post("/message/inbox/delete").respond(200, json={"deleted": [MID]})
     assert await session.inbox.delete_many([MID]) == [MID]
@@ -252,7 +256,8 @@ def test_constructor_checks_credentials() -> None:
     with pytest.raises(ValueError, match="both required"):
         mft.Session(token_id="t")
     s = mft.Session(token_id="tid", token_secret="very-secret")
-    assert "very-secret" not in repr(s) and "tid" in repr(s)
+    assert "very-secret" not in repr(s)
+    assert "tid" in repr(s)
 
 
 # -- webhooks ----------------------------------------------------------------------------
@@ -275,15 +280,19 @@ def test_webhook_events_are_typed() -> None:
     )
     assert isinstance(received, mft.MessageReceivedEvent)
     assert (received.message_as2_id, received.partner_as2_id, received.received_at) == (MID, "P", 1)
-    assert received.attachments == ("a/b.xml",) and received.raw["extra"] is True
+    assert received.attachments == ("a/b.xml",)
+    assert received.raw["extra"] is True
     failed = mft.parse_webhook(
         {"eventType": "MESSAGE.SEND.FAILED", "failureReason": "SSL", "failures": 3}
     )
-    assert isinstance(failed, mft.MessageFailedEvent) and failed.failures == 3
+    assert isinstance(failed, mft.MessageFailedEvent)
+    assert failed.failures == 3
     sent = mft.parse_webhook('{"eventType": "MESSAGE.SEND.SUCCESS", "sentAt": 9}')
-    assert isinstance(sent, mft.MessageSentEvent) and sent.sent_at == 9
+    assert isinstance(sent, mft.MessageSentEvent)
+    assert sent.sent_at == 9
     unknown = mft.parse_webhook({"eventType": "CERTIFICATE.EXPIRING", "alias": "a"})
-    assert isinstance(unknown, mft.UnknownEvent) and unknown.raw["alias"] == "a"
+    assert isinstance(unknown, mft.UnknownEvent)
+    assert unknown.raw["alias"] == "a"
     with pytest.raises(mft.WebhookError):
         mft.parse_webhook(b"not json")
     with pytest.raises(mft.WebhookError):
