@@ -193,6 +193,67 @@ class Folder(AttachmentDownloads):
         ):
             yield mid
 
+    def iter_ids(
+        self,
+        *,
+        partner: str | None = None,
+        station: str | None = None,
+        identifier: str | None = None,
+        subject: str | None = None,
+        sort_dir: str = "desc",
+        page_length: int = ITER_PAGE_LENGTH,
+        prefetch: int = 0,
+        fetch_all: bool | None = None,
+    ) -> AsyncIterator[str]:
+        """Every message id of this folder, page after page until a short page.
+
+        Inbox only: ``fetch_all`` (default false, sent explicitly: messages already read
+        through the API are left out). Filters are checked before any request
+        (`InvalidFilterError`). ``prefetch`` pages are fetched ahead concurrently (0: one
+        page at a time).
+
+        The listing has no total, so nothing can correct for it changing: do not mark
+        messages read while iterating a ``fetch_all=False`` listing (each one marked
+        shifts the next page and one unread message would be skipped). Collect the ids
+        first, or use `InboxConsumer`, which does.
+        """
+        if fetch_all is None and self.kind == "inbox":
+            fetch_all = False
+        params = self._list_params(
+            partner=partner,
+            station=station,
+            identifier=identifier,
+            subject=subject,
+            sort_dir=sort_dir,
+            fetch_all=fetch_all,
+        )
+        return self._iter_ids(params, page_length, prefetch)
+
+    def iter(
+        self,
+        *,
+        partner: str | None = None,
+        station: str | None = None,
+        identifier: str | None = None,
+        subject: str | None = None,
+        sort_dir: str = "desc",
+        page_length: int = ITER_PAGE_LENGTH,
+        fetch_all: bool | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> AsyncIterator[Message]:
+        """Every message of this folder (``iter_ids`` and its filters), fetched
+        ``concurrency`` at a time, never marked read."""
+        ids = self.iter_ids(
+            partner=partner,
+            station=station,
+            identifier=identifier,
+            subject=subject,
+            sort_dir=sort_dir,
+            page_length=page_length,
+            fetch_all=fetch_all,
+        )
+        return self.iter_messages(ids, concurrency=concurrency)
+
     def iter_messages(
         self, ids: Iterable[str] | AsyncIterator[str], *, concurrency: int = DEFAULT_CONCURRENCY
     ) -> AsyncIterator[Message]:
@@ -283,63 +344,6 @@ class Inbox(Folder):
     box = "inbox"
     kind = "inbox"
 
-    def iter_ids(
-        self,
-        *,
-        fetch_all: bool = False,
-        partner: str | None = None,
-        station: str | None = None,
-        identifier: str | None = None,
-        subject: str | None = None,
-        sort_dir: str = "desc",
-        page_length: int = ITER_PAGE_LENGTH,
-        prefetch: int = 0,
-    ) -> AsyncIterator[str]:
-        """Every received message id, page after page until a short page.
-
-        ``fetch_all=False`` (the gateway's default) leaves out messages already read
-        through the API. Filters are checked before any request (`InvalidFilterError`).
-        ``prefetch`` pages are fetched ahead concurrently (0: one page at a time).
-
-        The listing has no total, so nothing can correct for it changing: do not mark
-        messages read while iterating a ``fetch_all=False`` listing (each one marked
-        shifts the next page and one unread message would be skipped). Collect the ids
-        first, or use `InboxConsumer`, which does.
-        """
-        params = self._list_params(
-            partner=partner,
-            station=station,
-            identifier=identifier,
-            subject=subject,
-            sort_dir=sort_dir,
-            fetch_all=fetch_all,
-        )
-        return self._iter_ids(params, page_length, prefetch)
-
-    def iter(
-        self,
-        *,
-        fetch_all: bool = False,
-        partner: str | None = None,
-        station: str | None = None,
-        identifier: str | None = None,
-        subject: str | None = None,
-        sort_dir: str = "desc",
-        page_length: int = ITER_PAGE_LENGTH,
-        concurrency: int = DEFAULT_CONCURRENCY,
-    ) -> AsyncIterator[Message]:
-        """Every received message, fetched ``concurrency`` at a time, never marked read."""
-        ids = self.iter_ids(
-            fetch_all=fetch_all,
-            partner=partner,
-            station=station,
-            identifier=identifier,
-            subject=subject,
-            sort_dir=sort_dir,
-            page_length=page_length,
-        )
-        return self.iter_messages(ids, concurrency=concurrency)
-
     async def get(self, message_id: str, *, mark_as_read: bool = False) -> Message:
         """One received message. ``markAsRead`` is always sent (the gateway's default is
         true): false unless ``mark_as_read=True``."""
@@ -361,50 +365,6 @@ class OutboxFolder(Folder):
         if kind not in ("outbox", "queued", "failed"):
             raise ValueError(f"unknown outbox folder {kind!r}")
         self.kind = kind
-
-    def iter_ids(
-        self,
-        *,
-        partner: str | None = None,
-        station: str | None = None,
-        identifier: str | None = None,
-        subject: str | None = None,
-        sort_dir: str = "desc",
-        page_length: int = ITER_PAGE_LENGTH,
-        prefetch: int = 0,
-    ) -> AsyncIterator[str]:
-        """Every message id of this folder, page after page until a short page."""
-        params = self._list_params(
-            partner=partner,
-            station=station,
-            identifier=identifier,
-            subject=subject,
-            sort_dir=sort_dir,
-            fetch_all=None,
-        )
-        return self._iter_ids(params, page_length, prefetch)
-
-    def iter(
-        self,
-        *,
-        partner: str | None = None,
-        station: str | None = None,
-        identifier: str | None = None,
-        subject: str | None = None,
-        sort_dir: str = "desc",
-        page_length: int = ITER_PAGE_LENGTH,
-        concurrency: int = DEFAULT_CONCURRENCY,
-    ) -> AsyncIterator[Message]:
-        """Every message of this folder, fetched ``concurrency`` at a time."""
-        ids = self.iter_ids(
-            partner=partner,
-            station=station,
-            identifier=identifier,
-            subject=subject,
-            sort_dir=sort_dir,
-            page_length=page_length,
-        )
-        return self.iter_messages(ids, concurrency=concurrency)
 
     async def get(self, message_id: str) -> Message:
         """One outbound message (``GET /message/outbox/{id}``: sent, queued or failed)."""

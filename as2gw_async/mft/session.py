@@ -15,17 +15,14 @@ import json
 import logging
 import math
 import os
-import ssl
 import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .._core.bodies import endpoint_of, json_body
-from .._core.client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Transport
 from .._core.credentials import BareToken
-from .._core.encoding import DEFAULT_MAX_DECODED_SIZE
-from .._core.session import DEFAULT_DEADLINE, BaseSession
+from .._core.session import BaseSession, SessionOptions
 from .._core.uploads import SendFile
 from ..auth import Grant, Token
 from ..errors import (
@@ -33,13 +30,14 @@ from ..errors import (
     InternalServerError,
     MalformedResponseError,
 )
-from ..ratelimit import GATEWAY_RATE_LIMIT, RateLimit
-from ..retries import RetryPolicy
+from ..ratelimit import GATEWAY_RATE_LIMIT
 from .errors import error_for
 from .models import Message, SendReceipt
 from .naming import TOKEN_FIELDS, normalise
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .admin import Certificates, Partners, Stations
     from .mailbox import MftMailbox
     from .messages import Inbox, OutboxFolder
@@ -77,18 +75,7 @@ class Session(BaseSession):
         token_id: str | None = None,
         token_secret: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        limits: httpx.Limits = DEFAULT_LIMITS,
-        max_retries: int = 3,
-        retry_policy: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = GATEWAY_RATE_LIMIT,
-        token_refresh_margin: float = 300.0,
-        allow_insecure_http: bool = False,
-        verify: ssl.SSLContext | str | bool = True,
-        http_client: httpx.AsyncClient | None = None,
-        transport: Transport = "httpx",
-        deadline: float | None = DEFAULT_DEADLINE,
-        max_decoded_size: int | None = DEFAULT_MAX_DECODED_SIZE,
+        **options: Unpack[SessionOptions],
     ) -> None:
         by_password = username is not None or password is not None
         by_token = token_id is not None or token_secret is not None
@@ -105,6 +92,7 @@ class Session(BaseSession):
         self.token_id = token_id
         self._password = password
         self._token_secret = token_secret
+        options.setdefault("rate_limit", GATEWAY_RATE_LIMIT)
         super().__init__(
             base_url=base_url,
             credentials=BareToken(),  # the OpenAPI apiKey header: the token, no "Bearer"
@@ -112,18 +100,7 @@ class Session(BaseSession):
             refresh=self._refresh,
             error_for=error_for,
             secrets=(password, token_secret),
-            timeout=timeout,
-            limits=limits,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            rate_limit=rate_limit,
-            token_refresh_margin=token_refresh_margin,
-            allow_insecure_http=allow_insecure_http,
-            verify=verify,
-            http_client=http_client,
-            transport=transport,
-            deadline=deadline,
-            max_decoded_size=max_decoded_size,
+            **options,
         )
 
         from .admin import Certificates, Partners, Stations
