@@ -16,6 +16,7 @@ The MFT emulator is served by ``python -m benchmarks.mft_presigned --serve PORT 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -159,10 +160,8 @@ def _serve(port: int, store_port: int) -> None:
         print("\n".join(ready_lines(server)), flush=True)
 
     gateway = MftGateway()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(gateway, "127.0.0.1", port, store_port, on_ready=ready))
-    except KeyboardInterrupt:
-        pass
 
 
 # --------------------------------------------------------------------------- scenario
