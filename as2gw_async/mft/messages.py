@@ -136,6 +136,8 @@ class Folder(AttachmentDownloads):
         fetch_all: bool | None,
     ) -> dict[str, str | int]:
         params: dict[str, str | int] = {"service": "as2", "sortDir": sort_dir_param(sort_dir)}
+        if fetch_all is None and self.kind == "inbox":
+            fetch_all = False  # the gateway's default, sent explicitly
         if fetch_all is not None:
             if self.kind != "inbox":
                 raise ValueError("fetch_all is an inbox filter")
@@ -217,8 +219,6 @@ class Folder(AttachmentDownloads):
         shifts the next page and one unread message would be skipped). Collect the ids
         first, or use `InboxConsumer`, which does.
         """
-        if fetch_all is None and self.kind == "inbox":
-            fetch_all = False
         params = self._list_params(
             partner=partner,
             station=station,

@@ -179,7 +179,7 @@ async def wait_for_delivery(
                     f"the gateway gave up sending message {message_id}"
                     + (f": {reason}" if reason else ""),
                     as2_message_id=message_id,
-                    attempts=(),
+                    attempts=(),  # v1 records only; the reason is in the text
                 )
         else:
             confirmations = 0

@@ -297,3 +297,18 @@ def test_webhook_events_are_typed() -> None:
         mft.parse_webhook(b"not json")
     with pytest.raises(mft.WebhookError):
         mft.parse_webhook({"eventType": "MESSAGE.SEND.FAILED", "failures": "lots"})
+
+
+async def test_inbox_listings_always_send_fetch_all(
+    router: respx.MockRouter, session: mft.Session
+) -> None:
+    route = router.get("/message/inbox").respond(200, json={"messages": []})
+    await session.inbox.list_ids()
+    assert [m async for m in session.inbox.iter_ids(fetch_all=True)] == []
+    sent = [c.request.url.params.get("fetchAll") for c in route.calls]
+    assert sent == ["false", "true"]
+    outbox = router.get("/message/outbox").respond(200, json={"messages": []})
+    await session.outbox.list_ids()
+    assert "fetchAll" not in outbox.calls.last.request.url.params
+    with pytest.raises(ValueError, match="inbox filter"):
+        await session.outbox.list_ids(fetch_all=True)
