@@ -25,6 +25,9 @@ Our exception hierarchy:
     + BodyTooLargeError ....... a body that decodes past the session's cap (not retried)
   + MalformedResponseError .... a successful answer the client cannot read (bad JSON)
   + InvalidTokenError ......... the gateway issued a token that cannot travel in a header
+  + InvalidDataError .......... a successful JSON answer that does not fit the data model
+  | + InvalidRecordError ...... one record of it (a page's other records are still good)
+  + InconsistentListingError .. pages that do not add up to the listing's total
   + InsecureTransportError .... credentials would cross plain http to a remote host
   + NotADirectoryDestinationError  a download's directory is a file (also NotADirectoryError)
   + JournalMismatchError ...... an inbox journal that belongs to another gateway or account
@@ -59,10 +62,13 @@ __all__ = [
     "ContentEncodingError",
     "DeliveryFailedError",
     "DeliveryTimeoutError",
+    "InconsistentListingError",
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "InvalidDataError",
     "InvalidFilterError",
+    "InvalidRecordError",
     "InvalidTokenError",
     "JournalMismatchError",
     "LimitExceededError",
@@ -316,3 +322,41 @@ class NotADirectoryDestinationError(AS2GatewayError, NotADirectoryError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class InvalidDataError(AS2GatewayError):
+    """A successful JSON answer that does not fit the data model (a page without
+    ``totalRecords``, a message without its id). ``endpoint`` names the call, e.g.
+    ``"GET /message/received"``; ``reason`` says what did not fit."""
+
+    def __init__(self, message: str, *, endpoint: str | None, reason: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.reason = reason
+
+
+class InvalidRecordError(InvalidDataError):
+    """One record of a listing (``index`` on its page) or one message that does not fit
+    the model. ``as2_message_id`` is its id when that much could be read, else None."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None,
+        reason: str,
+        index: int | None = None,
+        as2_message_id: str | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, reason=reason)
+        self.index = index
+        self.as2_message_id = as2_message_id
+
+
+class InconsistentListingError(AS2GatewayError):
+    """A paged listing that does not add up: pages repeating what was already listed, or
+    empty before the total it announced. Raised after a bounded number of requests."""
+
+    def __init__(self, message: str, *, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint

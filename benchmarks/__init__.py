@@ -18,7 +18,9 @@ SCENARIOS: dict[str, str] = {
     "large": "benchmarks.large",
     "bulk": "benchmarks.bulk",
     "drain": "benchmarks.drain",
+    "ratelimit": "benchmarks.ratelimit",
     "paging": "benchmarks.paging",
+    "structuring": "benchmarks.structuring",
     "auth": "benchmarks.auth_storm",
     "mft": "benchmarks.mft_presigned",
 }

@@ -77,7 +77,7 @@ class MftMailbox:
             )
         ]
         async for message in inbox.iter_messages(ids):
-            yield WaitingItem(id=message.identifier, metadata=dict(message.raw))
+            yield WaitingItem(id=message.identifier, metadata=dict(message.raw or {}))
 
     async def fetch(
         self, items: Sequence[WaitingItem], staging: Path, *, max_total_size: int

@@ -1,8 +1,8 @@
 """The message folders: ``s.inbox`` (received), ``s.outbox`` (sent), ``s.queued``, ``s.failed``.
 
 Listings give ids only, with no total: `iter_ids` pages until a short page (the paging
-engine of ``endpoints/_paging.py`` with the MFT stop rule, `_ids_page`); `iter` fetches the
-messages behind the ids concurrently (bounded), never marking them read. Filters the
+engine of ``endpoints/_paging.py`` with the MFT stop rule, ``StopRule.SHORT_PAGE``); `iter`
+fetches the messages behind the ids concurrently (bounded), never marking them read. Filters the
 gateway would silently ignore are refused before any request (`InvalidFilterError`):
 with ``partner`` or ``station`` (primary filters) the secondary ``identifier`` and
 ``subject`` are ignored by the server, and of those two only the first applies.
@@ -14,7 +14,6 @@ with ``partner`` or ``station`` (primary filters) the secondary ``identifier`` a
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -22,7 +21,7 @@ import anyio
 
 from .._core.bodies import json_body
 from .._core.urls import quote_id
-from ..endpoints._paging import iterate
+from ..endpoints._paging import Fetched, StopRule, iterate
 from ..endpoints._params import (
     bool_param,
     check_id,
@@ -32,7 +31,6 @@ from ..endpoints._params import (
     sort_dir_param,
 )
 from ..errors import InvalidFilterError, MalformedResponseError, NotFoundError
-from ..models import Page
 from .attachments import AttachmentDownloads
 from .models import Message, parse
 from .naming import normalise_message
@@ -56,10 +54,6 @@ DEFAULT_CONCURRENCY = 8
 #: A batch delete takes at most this many ids a request.
 BATCH_DELETE_SIZE = 100
 
-#: The listings have no total: every page claims this one, so the paging engine ends on a
-#: short page (its ``at_end`` rule) and never on a count.
-_NO_TOTAL = sys.maxsize
-
 OutboxKind = Literal["outbox", "queued", "failed"]
 _LIST_PATHS = {
     "inbox": "/message/inbox",
@@ -67,12 +61,6 @@ _LIST_PATHS = {
     "queued": "/message/outbox/queued",
     "failed": "/message/outbox/failed",
 }
-
-
-def _ids_page(ids: Sequence[str]) -> Page[str]:
-    """The MFT stop rule for the paging engine: a page of ids with no total, so that only
-    a short page ends the iteration."""
-    return Page(total_records=_NO_TOTAL, records=tuple(ids))
 
 
 def _filters(
@@ -187,11 +175,17 @@ class Folder(AttachmentDownloads):
     async def _iter_ids(
         self, params: dict[str, str | int], page_length: int, prefetch: int
     ) -> AsyncIterator[str]:
-        async def fetch(offset: int, length: int) -> Page[str]:
-            return _ids_page(await self._fetch_ids(params, offset, length))
+        async def fetch(offset: int, length: int) -> Fetched[str]:
+            ids = await self._fetch_ids(params, offset, length)
+            return Fetched(items=ids, size=len(ids))  # ids only, no total
 
         async for mid in iterate(
-            fetch, page_length=page_length_param(page_length), prefetch=prefetch, key=str
+            fetch,
+            page_length=page_length_param(page_length),
+            prefetch=prefetch,
+            key=str,
+            endpoint=f"GET {_LIST_PATHS[self.kind]}",
+            stop=StopRule.SHORT_PAGE,  # the MFT stop rule: a page shorter than asked is the last
         ):
             yield mid
 

@@ -20,7 +20,6 @@ from attrs import define, field
 
 from .._core.bodies import endpoint_of
 from ..converter import structure
-from ..errors import MalformedResponseError
 from ..models import DownloadedFile, Upload
 
 __all__ = [
@@ -99,8 +98,8 @@ class MdnMessage:
 @define(frozen=True, kw_only=True)
 class Message:
     """A received or outbound message. ``identifier`` is the AS2 message id
-    (``<...@mftgateway.com>``); ``raw`` is the whole body (current names), unknown fields
-    included."""
+    (``<...@mftgateway.com>``); ``raw`` is the whole body (current field names), unknown
+    fields included (None for a message not read from the gateway)."""
 
     identifier: str
     id: int | None = None
@@ -122,9 +121,9 @@ class Message:
     user_agent: str | None = None
     timestamp: int | None = None
     api_fetched: bool | None = None
-    transport_headers: dict[str, str] = field(factory=dict)
+    transport_headers: Mapping[str, str] | None = None
     mdn_message: MdnMessage | None = None
-    raw: Mapping[str, Any] = field(factory=dict, repr=False, eq=False)
+    raw: Mapping[str, Any] | None = field(default=None, repr=False, eq=False)
 
     @property
     def timestamp_at(self) -> datetime | None:
@@ -178,7 +177,7 @@ class Certificate:
     valid_from: str | None = None
     expiry: str | None = None
     belongs_to: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = field(factory=dict, repr=False, eq=False)
+    raw: Mapping[str, Any] | None = field(default=None, repr=False, eq=False)
 
 
 @define(frozen=True, kw_only=True)
@@ -192,25 +191,11 @@ class CreatedEntity:
 def parse(
     data: Any, cls: type[T], response: httpx.Response, *, raw: Mapping[str, Any] | None = None
 ) -> T:
-    """``data`` (decoded JSON, current names) as ``cls``; `MalformedResponseError` naming
-    the call when it does not fit. Classes with a ``raw`` field get ``raw`` (default: the
-    body) there."""
+    """``data`` (decoded JSON, current names) as ``cls``, through the shared converter: a
+    body that does not fit is `InvalidRecordError` naming the call (as for v1). Classes with
+    a ``raw`` field get ``raw`` (default: the body) there."""
     endpoint = endpoint_of(response.request)
-    if not isinstance(data, Mapping):
-        raise MalformedResponseError(
-            f"unexpected answer from {endpoint}: a JSON object was expected, not "
-            f"{type(data).__name__}",
-            endpoint=endpoint,
-            response=response,
-        )
-    try:
-        value = structure(dict(data), cls)
-    except Exception as exc:  # cattrs raises ClassValidationError groups and more
-        raise MalformedResponseError(
-            f"unexpected answer from {endpoint}: {type(exc).__name__}: {exc}"[:300],
-            endpoint=endpoint,
-            response=response,
-        ) from None
+    value = structure(data if not isinstance(data, Mapping) else dict(data), cls, endpoint=endpoint)
     if any(a.name == "raw" for a in attrs.fields(cls)):  # type: ignore[arg-type]
         value = attrs.evolve(value, raw=dict(data if raw is None else raw))  # type: ignore[misc]
     return value

@@ -18,7 +18,7 @@ import attrs
 from attrs import define, field
 
 from ..converter import structure
-from ..errors import AS2GatewayError
+from ..errors import AS2GatewayError, InvalidRecordError
 
 __all__ = [
     "MessageFailedEvent",
@@ -50,7 +50,7 @@ class _Event:
     tenant_name: str | None = None
     tenant_id: int | None = None
     tenant_email: str | None = None
-    raw: Mapping[str, Any] = field(factory=dict, repr=False, eq=False)
+    raw: Mapping[str, Any] | None = field(default=None, repr=False, eq=False)
 
 
 @define(frozen=True, kw_only=True)
@@ -123,9 +123,9 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookEvent:
         )
     wire = {_WIRE_NAMES.get(k, k): v for k, v in data.items() if k != "raw"}
     try:
-        event = structure(wire, cls)
-    except Exception as exc:  # cattrs' validation error groups
-        raise _malformed(f"a {event_type} event of the wrong shape: {exc}"[:300]) from None
+        event = structure(wire, cls, endpoint="webhook")
+    except InvalidRecordError as exc:
+        raise _malformed(f"a {event_type} event of the wrong shape: {exc.reason}"[:300]) from None
     result: WebhookEvent = attrs.evolve(event, raw=dict(data))  # type: ignore[assignment]
     return result
 

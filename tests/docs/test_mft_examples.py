@@ -13,7 +13,9 @@ from .test_examples import Load, covers
 
 
 @covers("mft_quickstart")
-async def test_mft_quickstart(load_example: Load, mft_emulator: MftEmulator, tmp_path: Path) -> None:
+async def test_mft_quickstart(
+    load_example: Load, mft_emulator: MftEmulator, tmp_path: Path
+) -> None:
     mft_emulator.gateway.send_delay = 0.01
     ids = mft_emulator.seed_inbox(3, attachments=2, names=["../../x.edi", "b.edi"])
     invoice = tmp_path / "invoice.xml"

@@ -213,7 +213,7 @@ async def test_a_body_that_is_not_json_is_malformed(
     with pytest.raises(gw.MalformedResponseError):
         await session.outbox.list_ids()
     router.get(f"/message/inbox/{Q}").respond(200, json={"identifier": MID, "failures": "many"})
-    with pytest.raises(gw.MalformedResponseError, match="GET /message/inbox"):
+    with pytest.raises(gw.InvalidRecordError, match="GET /message/inbox"):
         await session.inbox.get(MID)
 
 
