@@ -35,4 +35,4 @@ def test_mft_workers_download_through_the_presigned_link(tmp_path: Path) -> None
         assert result["bytes"] == 2 * MB, result
         assert result["peak_rss_mb"] > 0
     assert stats["store"]["authorization_headers"] == 0
-    assert stats["store"]["downloads"] == 2
+    assert stats["store"]["downloads"] == len(VARIANTS)
