@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-import anyio
 import httpx
 
+from .._core.polling import PollSchedule
 from .._core.uploads import (
     CHUNK_SIZE,
     SendFile,
@@ -176,9 +176,6 @@ def _receipt(response: httpx.Response) -> SendReceipt:
 
 # -- wait_for_delivery --------------------------------------------------------------------
 
-#: Polls grow by this factor each time, up to `_MAX_POLL_INTERVAL` (or poll_interval if more).
-_BACKOFF = 1.5
-_MAX_POLL_INTERVAL = 15.0
 #: Rounds in a row that must see "failed, not queued" before the failure is declared.
 _FAILURE_CONFIRMATIONS = 2
 
@@ -241,22 +238,13 @@ async def wait_for_delivery(
     time of one round.
     """
     check_id("as2_message_id", as2_message_id)
-    if timeout < 0:
-        raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
-    if poll_interval <= 0:
-        raise ValueError(f"poll_interval must be more than 0 seconds, not {poll_interval}")
-    if initial_delay is None:
-        initial_delay = min(5.0, 2.5 * poll_interval)
-    elif initial_delay < 0:
-        raise ValueError(f"initial_delay must be 0 or more seconds, not {initial_delay}")
-
-    deadline = anyio.current_time() + timeout
-    max_interval = max(poll_interval, _MAX_POLL_INTERVAL)
-    interval = poll_interval
+    schedule = PollSchedule(
+        timeout=timeout, poll_interval=poll_interval, initial_delay=initial_delay
+    )
     last_seen: str | None = None
     failures = 0
     confirmations = 0
-    await anyio.sleep(min(initial_delay, timeout))
+    await schedule.first()
     while True:
         sent = await _find(session.sent, as2_message_id)
         if sent is not None:
@@ -286,13 +274,10 @@ async def wait_for_delivery(
                         as2_message_id=as2_message_id,
                         attempts=attempts,
                     )
-        remaining = deadline - anyio.current_time()
-        if remaining <= 0:
+        if not await schedule.next():
             raise DeliveryTimeoutError(
                 f"not delivered within {timeout:g}s: "
                 + _describe(as2_message_id, last_seen, failures),
                 as2_message_id=as2_message_id,
                 last_seen=last_seen,
             )
-        await anyio.sleep(min(interval, remaining))
-        interval = min(interval * _BACKOFF, max_interval)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import anyio
 import httpx
 
 from .._core.bodies import json_body
+from .._core.polling import PollSchedule
 from .._core.uploads import (
     SendFile,
     UploadLimits,
@@ -46,8 +46,6 @@ __all__ = ["LIMITS", "send", "wait_for_delivery"]
 #: No limit is documented: only unique names are checked before sending.
 LIMITS = UploadLimits()
 
-_BACKOFF = 1.5
-_MAX_POLL_INTERVAL = 15.0
 _FAILURE_CONFIRMATIONS = 2
 
 
@@ -144,19 +142,12 @@ async def wait_for_delivery(
     be retrying it). ``timeout`` is checked between rounds.
     """
     check_id("message_id", message_id)
-    if timeout < 0:
-        raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
-    if poll_interval <= 0:
-        raise ValueError(f"poll_interval must be more than 0 seconds, not {poll_interval}")
-    if initial_delay is None:
-        initial_delay = min(5.0, 2.5 * poll_interval)
-    elif initial_delay < 0:
-        raise ValueError(f"initial_delay must be 0 or more seconds, not {initial_delay}")
-    deadline = anyio.current_time() + timeout
-    interval = poll_interval
+    schedule = PollSchedule(
+        timeout=timeout, poll_interval=poll_interval, initial_delay=initial_delay
+    )
     last_seen: str | None = None
     confirmations = 0
-    await anyio.sleep(min(initial_delay, timeout))
+    await schedule.first()
     while True:
         message = await _find(session.outbox, message_id)
         status = message.msg_status if message is not None else None
@@ -183,13 +174,10 @@ async def wait_for_delivery(
                 )
         else:
             confirmations = 0
-        remaining = deadline - anyio.current_time()
-        if remaining <= 0:
+        if not await schedule.next():
             where = f"last seen: {last_seen}" if last_seen else "never seen in the outbox"
             raise DeliveryTimeoutError(
                 f"message {message_id} not delivered within {timeout:g}s ({where})",
                 as2_message_id=message_id,
                 last_seen=last_seen,
             )
-        await anyio.sleep(min(interval, remaining))
-        interval = min(interval * _BACKOFF, max(poll_interval, _MAX_POLL_INTERVAL))
