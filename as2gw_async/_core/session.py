@@ -37,7 +37,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, TypeVar, Union
+from typing import Any, TypedDict, TypeVar, Union
 
 import anyio
 import httpx
@@ -71,6 +71,7 @@ __all__ = [
     "BodyFactory",
     "ErrorFunction",
     "RequestContent",
+    "SessionOptions",
     "SessionStats",
     "default_error",
 ]
@@ -98,6 +99,24 @@ _UPGRADE_STATUSES = (307, 308)
 def default_error(response: httpx.Response, body: bytes) -> APIStatusError | None:
     """The error for an error status (status class, the body's ``message``); None for 2xx."""
     return None if response.is_success else make_status_error(response)
+
+
+class SessionOptions(TypedDict, total=False):
+    """The keyword options every gateway's session takes and hands to `BaseSession` as they
+    are (``**options: Unpack[SessionOptions]``), so each option is declared once."""
+
+    timeout: float | httpx.Timeout
+    limits: httpx.Limits
+    max_retries: int
+    retry_policy: RetryPolicy | None
+    rate_limit: RateLimit | None
+    token_refresh_margin: float
+    allow_insecure_http: bool
+    verify: ssl.SSLContext | str | bool
+    http_client: httpx.AsyncClient | None
+    transport: Transport
+    deadline: float | None
+    max_decoded_size: int | None
 
 
 @define
