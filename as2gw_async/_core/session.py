@@ -51,6 +51,7 @@ from ..errors import (
     AS2GatewayError,
     ContentEncodingError,
     IntegrityError,
+    RateLimitError,
     RedirectError,
     make_status_error,
 )
@@ -492,7 +493,21 @@ class BaseSession:
                     raise _Redirect(response)
                 if response.is_success:
                     self._prepare_body(call, response)
-                    return await call.consume(response)
+                    try:
+                        return await call.consume(response)
+                    except APIStatusError as exc:
+                        # An error envelope inside a 2xx: retried like the status it names.
+                        failures += 1
+                        if isinstance(exc, RateLimitError):
+                            self.stats.rate_limited += 1
+                        retry = self._retry.should_retry(
+                            failures, idempotent=call.idempotent, error=exc
+                        )
+                        if not retry:
+                            raise
+                        reason = f"{type(exc).__name__} in a {response.status_code} answer"
+                        await self._pause(failures, call, reason, response)
+                        continue
                 await response.aread()
             except (httpx.TransportError, httpx.DecodingError, IntegrityError) as exc:
                 error: Exception = exc
