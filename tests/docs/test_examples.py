@@ -145,6 +145,43 @@ async def test_inbox_consumer(
         assert_on_disk(as2gw_gateway, tmp_path / safe_message_dirname(message_id), message_id)
 
 
+@covers("inbox_several_hosts")
+async def test_inbox_several_hosts(
+    load_example: Load,
+    session: gw.Session,
+    as2gw_gateway: Gateway,
+    tmp_path: Path,
+    pg_dsn: str,
+    pg_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two "hosts" (two consumers, two folders, one database) share the inbox: each message
+    reaches one of them, on disk in that one's folder only."""
+    ids = as2gw_gateway.seed(40, attachments=(1, 2))
+    example = load_example("inbox_several_hosts")
+    real = gw.PostgresJournal
+    monkeypatch.setattr(
+        gw, "PostgresJournal", lambda dsn, **kw: real(dsn, table_prefix=pg_prefix, **kw)
+    )
+    stats: list[gw.ConsumerStats] = []
+
+    async def host(name: str) -> None:
+        stats.append(await example.main(session, tmp_path / name, pg_dsn))
+
+    async with anyio.create_task_group() as tg:
+        for name in ("host-a", "host-b"):
+            tg.start_soon(host, name)
+    assert sum(s.delivered for s in stats) == len(ids)
+    for message_id in ids:
+        assert as2gw_gateway.is_read(message_id)
+        [held] = [
+            tmp_path / h / safe_message_dirname(message_id)
+            for h in ("host-a", "host-b")
+            if (tmp_path / h / safe_message_dirname(message_id)).is_dir()
+        ]
+        assert_on_disk(as2gw_gateway, held, message_id)
+
+
 @covers("inbox_consumer_run")
 async def test_inbox_consumer_run(
     load_example: Load, session: gw.Session, as2gw_gateway: Gateway, tmp_path: Path
