@@ -25,6 +25,7 @@ from .errors import (
     IntegrityError,
     InternalServerError,
     InvalidDataError,
+    InvalidFilterError,
     InvalidRecordError,
     InvalidTokenError,
     JournalDatabaseError,
@@ -34,9 +35,11 @@ from .errors import (
     MalformedResponseError,
     NotADirectoryDestinationError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     RateLimitError,
     RedirectError,
+    UnprocessableEntityError,
 )
 from .inbox import ConsumerStats, Delivered, InboxConsumer
 from .journal import FileJournal, Journal, PostgresJournal
@@ -90,6 +93,7 @@ __all__ = [
     "IntegrityError",
     "InternalServerError",
     "InvalidDataError",
+    "InvalidFilterError",
     "InvalidRecordError",
     "InvalidTokenError",
     "Journal",
@@ -105,6 +109,7 @@ __all__ = [
     "NotFoundError",
     "Page",
     "PartnerType",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "PostgresJournal",
     "RateLimit",
@@ -114,6 +119,7 @@ __all__ = [
     "SendReceipt",
     "Session",
     "SessionStats",
+    "UnprocessableEntityError",
     "Upload",
     "__version__",
 ]

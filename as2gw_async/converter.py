@@ -19,6 +19,7 @@ stays on the cattrs ``converter``.
 
 from __future__ import annotations
 
+import collections.abc
 import enum
 import logging
 import types
@@ -201,6 +202,19 @@ def _field_lines(i: int, tp: Any, key: str, env: dict[str, Any]) -> list[str]:
             "        except _ModelError as e:",
             f"            raise _ModelError({key + '.'!r} + e.reason) from None",
         ]
+    if typing.get_origin(tp) is tuple and typing.get_args(tp)[0] in _SCALARS:
+        env[f"_t{i}"] = typing.get_args(tp)[0]
+        env[f"_c{i}"] = _SCALARS[typing.get_args(tp)[0]]
+        return [  # a list of plain values (MFT's attachmentPaths): each one checked
+            "        if type(v) is not list:",
+            f"            raise _ModelError(f'{key} must be a list, not {{_kind(v)}}')",
+            f"        v = tuple([x if type(x) is _t{i} else _c{i}(x, {key!r}) for x in v])",
+        ]
+    if typing.get_origin(tp) in (dict, collections.abc.Mapping):
+        return [  # a JSON object kept as it is (MFT's transportHeaders, raw bodies)
+            "        if type(v) is not dict:",
+            f"            raise _ModelError(f'{key} must be an object, not {{_kind(v)}}')",
+        ]
     if typing.get_origin(tp) is tuple:
         item, _ellipsis = typing.get_args(tp)
         sub = _structurer(item)
@@ -256,7 +270,8 @@ def _generate(cls: type) -> _Structurer:
     if direct:
         lines.append("    o = _new(_cls)")
         for i, a in enumerate(fields):
-            env[f"_set{i}"] = cls.__dict__[a.name].__set__
+            # through the MRO: an inherited field's slot lives on the base class
+            env[f"_set{i}"] = getattr(cls, a.name).__set__
             lines.append(f"    _set{i}(o, a{i})")
         lines.append("    return o")
     else:  # pragma: no cover - every model is slotted today

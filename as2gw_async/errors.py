@@ -10,10 +10,14 @@ Our exception hierarchy:
     + AuthenticationError ..... 401
     + PermissionDeniedError ... 403
     + NotFoundError ........... 404
+    + PayloadTooLargeError .... 413 (a send the gateway found too big)
+    + UnprocessableEntityError  422 (a well-formed request the gateway refused: unknown
+                                partner, invalid fields)
     + RateLimitError .......... 429
     + InternalServerError ..... 5xx
     + RedirectError ........... a 3xx the session will not follow (another host, a downgrade)
   + LimitExceededError ........ a send over the documented limits, raised before any byte leaves
+  + InvalidFilterError ........ list filters the gateway would silently ignore (also ValueError)
   + DeliveryFailedError ....... the gateway gave up sending a message
   + DeliveryTimeoutError ...... wait_for_delivery ran out of time
   + IntegrityError ............ a body or archive that is short, corrupt or unsafe
@@ -69,6 +73,7 @@ __all__ = [
     "IntegrityError",
     "InternalServerError",
     "InvalidDataError",
+    "InvalidFilterError",
     "InvalidRecordError",
     "InvalidTokenError",
     "JournalDatabaseError",
@@ -78,9 +83,11 @@ __all__ = [
     "MalformedResponseError",
     "NotADirectoryDestinationError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
     "RedirectError",
+    "UnprocessableEntityError",
     "make_status_error",
 ]
 
@@ -147,6 +154,18 @@ class NotFoundError(APIStatusError):
     """404: no such message, attachment, station or partner."""
 
 
+class PayloadTooLargeError(APIStatusError):
+    """413: the request body (a send) is bigger than the gateway accepts."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the gateway understood the request and refused it (unknown partner or station,
+    invalid fields: see ``field_errors``)."""
+
+    #: The gateway's per-field reasons (``{"field": "reason"}``), when it sent any.
+    field_errors: tuple[dict[str, str], ...] = ()
+
+
 class RateLimitError(APIStatusError):
     """429: too many requests, still refused after the retries the policy allows."""
 
@@ -169,6 +188,11 @@ class LimitExceededError(AS2GatewayError, ValueError):
         super().__init__(message)
         self.limit = limit
         self.file = file
+
+
+class InvalidFilterError(AS2GatewayError, ValueError):
+    """A combination of list filters the gateway would silently ignore part of; raised
+    before any request, so a listing never quietly returns more than was asked for."""
 
 
 class DeliveryFailedError(AS2GatewayError):
@@ -265,6 +289,8 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    413: PayloadTooLargeError,
+    422: UnprocessableEntityError,
     429: RateLimitError,
 }
 

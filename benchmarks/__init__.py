@@ -23,4 +23,5 @@ SCENARIOS: dict[str, str] = {
     "structuring": "benchmarks.structuring",
     "auth": "benchmarks.auth_storm",
     "ecgrid": "benchmarks.ecgrid",
+    "mft": "benchmarks.mft_presigned",
 }

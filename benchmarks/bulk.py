@@ -437,8 +437,56 @@ def run(cfg: Config) -> Scenario:
     sc.variants["latency_10ms"] = {k: v.as_json(KEYS) for k, v in lat_runs.items()}
     sc.params["latency_messages"] = lat_n
     _tables(sc, runs, concurrencies, n)
+    _per_file_cpu_table(sc, runs, concurrencies, n)
     _latency_table(sc, lat_runs, lat_n)
     return sc
+
+
+PER_FILE = [
+    ("as2gw", "download_attachment"),
+    ("as2gw_aiohttp", "download_attachment [aiohttp transport]"),
+]
+CPU_BASELINES = ["aiohttp", "aiohttp_fsync", "httpx", "httpx_fsync"]
+
+
+def _per_file_cpu_table(
+    sc: Scenario, runs: dict[str, VariantRuns], concs: list[int], n: int
+) -> None:
+    """The per-file path's client CPU a file against each raw baseline, and its files/s
+    against the same: the figures issue 18 asked for, both transports, with and without
+    fsync in the baseline."""
+    rows = []
+    for conc in concs:
+        for key, label in PER_FILE:
+            vr = runs.get(f"{key}@{conc}")
+            if vr is None or not available(vr):
+                continue
+            cpu = vr.median("cpu")
+            row = [f"{label} @{conc}", fmt(cpu / n * 1e6, 0, "us")]
+            for base in CPU_BASELINES:
+                b = runs.get(f"{base}@{conc}")
+                ok = b is not None and available(b)
+                row.append(
+                    f"{fmt(ratio(cpu, b.median('cpu')), 2, 'x')} / "
+                    f"{fmt(ratio(vr.median('files_per_s'), b.median('files_per_s')), 2, 'x')}"
+                    if ok and b is not None
+                    else "n/a"
+                )
+            rows.append(row)
+    if rows:
+        sc.table(
+            f"the per-file path against the raw baselines, {n} messages: client CPU ratio / "
+            "files/s ratio (median of each)",
+            [
+                "as2gw_async",
+                "client CPU a file",
+                "vs raw aiohttp",
+                "vs raw aiohttp + fsync",
+                "vs raw httpx",
+                "vs raw httpx + fsync",
+            ],
+            rows,
+        )
 
 
 def _latency_table(sc: Scenario, runs: dict[str, VariantRuns], n: int) -> None:

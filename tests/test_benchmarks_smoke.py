@@ -131,3 +131,19 @@ def test_safe_aiohttp_transport_never_calls_a_dropped_request_unsent() -> None:
     refused = mapped(aiohttp.ClientConnectorError(key, OSError(111, "refused")))  # type: ignore[arg-type]
     assert isinstance(refused, httpx.ConnectError)
     assert policy.should_retry(1, idempotent=False, error=refused)
+
+
+def test_profile_download_reports_cpu_and_calls_per_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import profile_download
+
+    argv = ["--n", "20", "--reps", "1", "--variant", "as2gw", "--variant", "httpx"]
+    assert (
+        profile_download.main([*argv, "--profile", "--top", "3", "--scratch", str(tmp_path)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "=== as2gw:" in out  # the profile of the library's variant
+    row = next(line for line in out.splitlines() if line.startswith("as2gw "))
+    calls = float(row.split()[3])
+    assert calls > 0  # Python calls a download, counted by cProfile
