@@ -29,8 +29,9 @@ async def main(gateway: str, dest: str) -> None:
     ):
         print("CONSUMER_STARTED", flush=True)  # imports done: the kill clock starts here
         delivered = 0
-        async for _ in consumer:
+        async for d in consumer:
             delivered += 1
+            print(f"DELIVERED {d.message_id}", flush=True)  # the crash test's kill points
     print(f"CONSUMER_DELIVERED {delivered}", flush=True)
 
 
