@@ -8,10 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..gateway_clients import needs_client, require_client
 from .conftest import Run, json_lines, make_run, one_line_error
-
-pytestmark = needs_client("ecgrid")
 
 
 @pytest.fixture
@@ -24,7 +21,6 @@ def ecgrid() -> Iterator[Any]:
 
 @pytest.fixture
 def run(ecgrid: Any) -> Run:
-    require_client("ecgrid")
     return make_run(
         {
             "ECGRID_BASE_URL": ecgrid.base_url,

@@ -15,7 +15,6 @@ import pytest
 
 from as2gw_async.files import safe_message_dirname
 
-from ..gateway_clients import needs_client, require_client
 from .conftest import Run, json_lines, make_run
 
 
@@ -43,9 +42,7 @@ def ecgrid() -> Iterator[Any]:
         yield server
 
 
-@needs_client("mft")
 def test_mft_sync_delivers_each_message_once(mft: Any, tmp_path: Path) -> None:
-    require_client("mft")
     ids = mft.seed_inbox(25, attachments=2, sizes=(10, 3000))
     run = make_run(
         {
@@ -67,9 +64,7 @@ def test_mft_sync_delivers_each_message_once(mft: Any, tmp_path: Path) -> None:
     assert mft.store_stats.authorization_headers == 0
 
 
-@needs_client("mft")
 def test_mft_sync_with_an_api_token_and_a_partner_filter(mft: Any, tmp_path: Path) -> None:
-    require_client("mft")
     ids = mft.seed_inbox(3)
     other = mft.deliver("MyStation", "OtherPartner", [("x.txt", b"x")])
     run = make_run(
@@ -86,9 +81,7 @@ def test_mft_sync_with_an_api_token_and_a_partner_filter(mft: Any, tmp_path: Pat
     assert not mft.gateway.is_fetched(other)
 
 
-@needs_client("ecgrid")
 def test_ecgrid_sync_delivers_and_confirms_each_parcel_once(ecgrid: Any, tmp_path: Path) -> None:
-    require_client("ecgrid")
     pids = ecgrid.state.seed_inbox(30, sizes=[100, 5000, 77])
     run = make_run({"ECGRID_BASE_URL": ecgrid.base_url, "ECGRID_API_KEY": ecgrid.api_key})
     first = run("--gateway", "ecgrid", "sync", str(tmp_path))
@@ -105,9 +98,7 @@ def test_ecgrid_sync_delivers_and_confirms_each_parcel_once(ecgrid: Any, tmp_pat
     assert ecgrid.state.pending() == []
 
 
-@needs_client("ecgrid")
 def test_ecgrid_sync_with_a_login(ecgrid: Any, tmp_path: Path) -> None:
-    require_client("ecgrid")
     ecgrid.state.seed_inbox(2)
     run = make_run({"ECGRID_BASE_URL": ecgrid.base_url})
     result = run(
@@ -123,14 +114,13 @@ def test_ecgrid_sync_with_a_login(ecgrid: Any, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "steps"),
     [
-        pytest.param("mft", ("presigned links", "Flaky_Partner"), marks=needs_client("mft")),
-        pytest.param("ecgrid", ("Cancel the uploaded parcel",), marks=needs_client("ecgrid")),
+        ("mft", ("presigned links", "Flaky_Partner")),
+        ("ecgrid", ("Cancel the uploaded parcel",)),
     ],
 )
 def test_demo_tours_the_gateway(
     run_offline: Run, tmp_path: Path, name: str, steps: tuple[str, ...]
 ) -> None:
-    require_client(name)
     result = run_offline("demo", "--gateway", name, "--dir", str(tmp_path / "demo"))
     assert result.exit_code == 0, result.stdout + result.stderr
     for n in range(1, 7):
@@ -145,12 +135,11 @@ def test_demo_tours_the_gateway(
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param("mft", marks=needs_client("mft")),
-        pytest.param("ecgrid", marks=needs_client("ecgrid")),
+        "mft",
+        "ecgrid",
     ],
 )
 def test_demo_json_is_one_summary(run_offline: Run, tmp_path: Path, name: str) -> None:
-    require_client(name)
     result = run_offline(
         "--gateway", name, "demo", "--json", "-n", "12", "--dir", str(tmp_path / "d")
     )

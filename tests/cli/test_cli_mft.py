@@ -8,10 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..gateway_clients import needs_client, require_client
 from .conftest import Run, json_lines, make_run, one_line_error
-
-pytestmark = needs_client("mft")
 
 
 @pytest.fixture
@@ -24,7 +21,6 @@ def mft() -> Iterator[Any]:
 
 @pytest.fixture
 def run(mft: Any) -> Run:
-    require_client("mft")
     return make_run(
         {
             "MFTGW_BASE_URL": mft.base_url,

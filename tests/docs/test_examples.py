@@ -24,7 +24,6 @@ import as2gw_async as gw
 from as2gw_async.emulator import EmulatorServer, FaultPlan, Gateway
 from as2gw_async.files import safe_message_dirname
 
-from ..gateway_clients import needs_client, require_client
 from .conftest import EXAMPLES
 
 Load = Callable[[str], ModuleType]
@@ -584,10 +583,8 @@ async def test_gateway_as2gateway(
     assert sent.as2_message_id == sent_id
 
 
-@needs_client("mft")
 @covers("gateway_mft")
 async def test_gateway_mft(load_example: Load, mft_emulator: Any, tmp_path: Path) -> None:
-    require_client("mft")
     from as2gw_async import mft
 
     ids = mft_emulator.seed_inbox(4, attachments=2)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from ..gateway_clients import needs_client, require_client
 from .conftest import run
 
 pytestmark = pytest.mark.slow
@@ -32,12 +31,11 @@ def demo_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     "name",
     [
         "as2gateway",
-        pytest.param("mft", marks=needs_client("mft")),
-        pytest.param("ecgrid", marks=needs_client("ecgrid")),
+        "mft",
+        "ecgrid",
     ],
 )
 def test_the_demo_runs_from_a_fresh_venv(demo_venv: Path, tmp_path: Path, name: str) -> None:
-    require_client(name)
     result = run(
         [demo_venv / "as2gw", "demo", "--gateway", name, "--json", "--dir", tmp_path / "demo"],
         tmp_path,
