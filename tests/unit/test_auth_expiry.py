@@ -1,0 +1,73 @@
+"""Token expiry edge cases: a zero ``expiry``, and a token already expired by our clock.
+
+Each test names the mutant of ``auth.py`` it kills (issue 19).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from as2gw_async.auth import TokenManager, parse_expiry
+
+
+class FakeClock:
+    """``time.time`` under the test's control."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("value", [0, "0", 0.0, "0.0", -0.0])
+def test_zero_expiry_means_no_known_expiry(value: object) -> None:
+    # kills: `number <= 0` -> `number < 0` (a zero expiry read as the epoch: every call
+    # would find the token long expired)
+    assert parse_expiry(value) == math.inf
+
+
+def _counting_fetch(clock: FakeClock, lifetime: float) -> tuple[list[str], object]:
+    issued: list[str] = []
+
+    async def fetch() -> tuple[str, float]:
+        issued.append(f"t{len(issued)}")
+        return issued[-1], clock.now + lifetime
+
+    return issued, fetch
+
+
+@pytest.mark.parametrize("lifetime", [-120.0, 0.0])
+async def test_a_token_already_expired_by_our_clock_is_used_briefly_then_refreshed(
+    lifetime: float,
+) -> None:
+    # The gateway's clock is behind ours: the expiry it gives is already past (or now).
+    # kills: the skew branch removed (every call would authorize again), `<=` -> `<`
+    # (lifetime 0 would authorize on every call), and the 60 s use shortened or lengthened.
+    clock = FakeClock(1_000_000.0)
+    issued, fetch = _counting_fetch(clock, lifetime)
+    tokens = TokenManager(fetch, refresh_margin=300, clock=clock)  # type: ignore[arg-type]
+    assert await tokens.get() == "t0"
+    clock.now += 59.0
+    assert await tokens.get() == "t0"  # reused: the gateway answers 401 if it disagrees
+    assert issued == ["t0"]
+    clock.now += 1.0  # 60 s after it was issued
+    assert await tokens.get() == "t1"
+    assert tokens.authorizations == 2
+
+
+async def test_a_token_expiring_just_after_now_is_not_treated_as_skewed() -> None:
+    # A future expiry takes the normal branch (half of a 2 s life), not the skew's 60 s.
+    # kills: the skew condition widened (`if True`, `expires_at <= now + margin`)
+    clock = FakeClock(500.0)
+    issued, fetch = _counting_fetch(clock, 2.0)
+    tokens = TokenManager(fetch, refresh_margin=300, clock=clock)  # type: ignore[arg-type]
+    await tokens.get()
+    clock.now += 0.9
+    await tokens.get()
+    assert issued == ["t0"]
+    clock.now += 0.2  # past half its life
+    await tokens.get()
+    assert issued == ["t0", "t1"]
