@@ -85,7 +85,7 @@ async def test_a_queued_item_cancelled_never_runs_and_the_queue_goes_on() -> Non
 
 
 async def _cancel_soon(scope: anyio.CancelScope) -> None:
-    await anyio.sleep(0.05)
+    await anyio.wait_all_tasks_blocked()  # the submit below is queued
     scope.cancel()
 
 
@@ -118,13 +118,13 @@ async def _two_batches(
         await rec.wait_for_batches(1)  # [0] runs, held
         tg.start_soon(submit, 2, scopes[2])
         tg.start_soon(submit, 4, scopes[4])
-        await anyio.sleep(0.05)  # both queued
+        await anyio.wait_all_tasks_blocked()  # both queued
         scopes[0].cancel()  # the task running batch [0]
         rec.release()
         await rec.wait_for_batches(2)  # the task of 2 now runs [2, 4], held
         assert rec.batches[1] == [2, 4]
         scopes[4].cancel()  # 4 is in a running batch that another task runs
-        await anyio.sleep(0.05)
+        await anyio.wait_all_tasks_blocked()  # the cancellation has reached it
         rec.release()
 
 
