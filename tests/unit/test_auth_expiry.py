@@ -71,3 +71,39 @@ async def test_a_token_expiring_just_after_now_is_not_treated_as_skewed() -> Non
     clock.now += 0.2  # past half its life
     await tokens.get()
     assert issued == ["t0", "t1"]
+
+
+def test_the_milliseconds_threshold_is_exclusive_and_small_timestamps_are_seconds() -> None:
+    # kills: `number > _MS_THRESHOLD` -> `>=`, and `number <= 0` -> `<= 1` (tools/mutation.py)
+    assert parse_expiry(100_000_000_000) == 100_000_000_000.0  # 1e11 s: not yet milliseconds
+    assert parse_expiry(100_000_000_001) == 100_000_000.001
+    assert parse_expiry(1) == 1.0  # a second after the epoch: past, but a timestamp
+    assert parse_expiry("0.5") == 0.5
+
+
+async def test_the_default_refresh_margin_is_five_minutes() -> None:
+    # kills: the default `refresh_margin` changed
+    clock = FakeClock(0.0)
+    issued, fetch = _counting_fetch(clock, 3600.0)
+    tokens = TokenManager(fetch, clock=clock)  # type: ignore[arg-type]
+    await tokens.get()
+    clock.now = 3600.0 - 300.0 - 0.001
+    await tokens.get()
+    assert len(issued) == 1
+    clock.now = 3600.0 - 300.0
+    await tokens.get()
+    assert len(issued) == 2
+
+
+async def test_repr_shows_the_expiry_never_the_token() -> None:
+    # kills: every mutant of `TokenManager.__repr__` (it had no test at all)
+    clock = FakeClock(1000.0)
+
+    async def fetch() -> tuple[str, float]:
+        return "SECRET-token-value", 4600.0
+
+    tokens = TokenManager(fetch, clock=clock)
+    assert repr(tokens) == "<TokenManager none>"
+    await tokens.get()
+    assert repr(tokens) == "<TokenManager expires_at=4600.0>"
+    assert "SECRET" not in repr(tokens) + repr(tokens.token)

@@ -37,3 +37,9 @@ def test_retry_after_date_in_the_past_means_retry_now() -> None:
 def test_negative_retry_after_seconds_means_retry_now() -> None:
     # kills: the `max(0.0, ...)` of the seconds branch dropped
     assert POLICY.retry_delay(1, _response({"Retry-After": "-5"})) == 0.0
+
+
+def test_nothing_failed_means_nothing_to_retry() -> None:
+    # kills: `if error is None: return False` -> `return True` (found by tools/mutation.py)
+    assert not POLICY.should_retry(1, idempotent=True)
+    assert not POLICY.should_retry(1, idempotent=False)
