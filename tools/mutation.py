@@ -131,7 +131,7 @@ def run(name: str, max_children: int) -> Score:
     """Mutate one module, run its tests against every mutant; return the tally."""
     work = _prepare(name)
     started = time.monotonic()
-    _mutmut(work, "run", "--max-children", str(max_children))
+    _mutmut(work, "run", "--max-children", str(max_children), capture=False)  # shows progress
     elapsed = time.monotonic() - started
     statuses: dict[str, str] = {}
     for line in _mutmut(work, "results", "--all", "true").splitlines():

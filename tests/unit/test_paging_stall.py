@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -63,7 +64,11 @@ async def test_one_stall_more_gives_up_clearly(
     router: respx.MockRouter, session: gw.Session
 ) -> None:
     folder = GrowingFolder(router, 3 * PAGE, lambda n: 1 <= n <= STALL_LIMIT + 1)
-    with pytest.raises(gw.AS2GatewayError, match="kept changing"):
+    message = (  # what happened, and what to do about it
+        r"^the listing kept changing faster than it could be read \(51 pages in a row "
+        r"brought nothing new\); try again, or page with a filter$"
+    )
+    with pytest.raises(gw.AS2GatewayError, match=message):
         await _read(session)
     # the first page, then STALL_LIMIT + 1 fruitless ones; nothing after giving up
     assert folder.requests == STALL_LIMIT + 2
@@ -80,3 +85,33 @@ async def test_progress_resets_the_count(router: respx.MockRouter, session: gw.S
     assert set(original) <= set(got)
     assert len(got) == len(set(got))
     assert folder.requests > 2 * burst + 2
+
+
+async def test_after_the_listing_changed_pages_are_fetched_one_at_a_time(
+    router: respx.MockRouter, session: gw.Session
+) -> None:
+    """Prefetching stops once ``totalRecords`` moved: pages fetched ahead would be read at
+    positions that keep shifting. Kills ``state.changed = True`` -> ``False`` / ``None``
+    (the iterator would go on fetching 1 + prefetch pages at a time)."""
+    folder = GrowingFolder(router, 20 * PAGE, lambda n: n == 1)  # one change, early
+    in_flight = 0
+    peaks: list[int] = []  # the concurrency seen by each request, in arrival order
+
+    async def on_list(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight
+        in_flight += 1
+        peaks.append(in_flight)
+        await anyio.sleep(0)  # let any request started alongside arrive too
+        await anyio.sleep(0)
+        in_flight -= 1
+        return folder.on_list(request)
+
+    router.get("/message/received").mock(side_effect=on_list)
+    original = list(folder.ids)
+    ids = [m.as2_message_id async for m in session.received.iter(page_length=PAGE, prefetch=3)]
+    assert set(original) <= set(ids)
+    assert len(ids) == len(set(ids))
+    # the first window (request 0, then up to 1 + 3 at once) saw the change; after it,
+    # every request was alone
+    assert max(peaks) > 1
+    assert peaks[5:] == [1] * len(peaks[5:])
