@@ -4,7 +4,7 @@ Our exception hierarchy:
 
 * AS2GatewayError
   + APIConnectionError ........ the request did not get an HTTP answer
-    + APITimeoutError
+    + APITimeoutError ......... a read timed out, or the call's overall deadline passed
   + APIStatusError ............ the gateway answered with an error status
     + BadRequestError ......... 400
     + AuthenticationError ..... 401
@@ -17,15 +17,25 @@ Our exception hierarchy:
   + DeliveryFailedError ....... the gateway gave up sending a message
   + DeliveryTimeoutError ...... wait_for_delivery ran out of time
   + IntegrityError ............ a body or archive that is short, corrupt or unsafe
+    + ContentEncodingError .... a gzip/deflate body that is cut short or undecodable
+    + BodyTooLargeError ....... a body that decodes past the session's cap (not retried)
+  + MalformedResponseError .... a successful answer the client cannot read (bad JSON)
+  + InvalidTokenError ......... the gateway issued a token that cannot travel in a header
   + InsecureTransportError .... credentials would cross plain http to a remote host
+  + NotADirectoryDestinationError  a download's directory is a file (also NotADirectoryError)
+  + JournalMismatchError ...... an inbox journal that belongs to another gateway or account
 
-Every `APIStatusError` is built by `make_status_error`, the one place that turns a
-response into an exception. Exception texts never hold the password or the token.
+Every v1 `APIStatusError` is built by `make_status_error`, the one place that turns a
+response into an exception; each other gateway has its own such function, and the shared
+core (``_core/session.py``) scrubs secrets from whatever they build. Exception texts never
+hold the password or the token.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -41,12 +51,18 @@ __all__ = [
     "AS2GatewayError",
     "AuthenticationError",
     "BadRequestError",
+    "BodyTooLargeError",
+    "ContentEncodingError",
     "DeliveryFailedError",
     "DeliveryTimeoutError",
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "InvalidTokenError",
+    "JournalMismatchError",
     "LimitExceededError",
+    "MalformedResponseError",
+    "NotADirectoryDestinationError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -84,13 +100,18 @@ class APIStatusError(AS2GatewayError):
     """The gateway answered with a 4xx or 5xx status.
 
     ``message`` is the gateway's own ``{"message": ...}`` text when it sent one.
+    ``error_code`` is the gateway's machine-readable code when it has one (ECGrid's
+    ``errorCode``, which may come with an HTTP 200); None for the AS2 Gateway v1.
     """
 
-    def __init__(self, message: str, *, response: httpx.Response) -> None:
+    def __init__(
+        self, message: str, *, response: httpx.Response, error_code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.response = response
         self.status_code = response.status_code
         self.request = response.request
+        self.error_code = error_code
 
     def __str__(self) -> str:
         return f"{self.status_code}: {self.message}"
@@ -157,11 +178,51 @@ class DeliveryTimeoutError(AS2GatewayError, TimeoutError):
 
 
 class IntegrityError(AS2GatewayError):
-    """A downloaded body or archive is incomplete, corrupt or unsafe to extract."""
+    """A downloaded body or archive is incomplete, corrupt or unsafe to extract.
+
+    ``retryable`` tells the retry policy whether fetching the body again may help (a short
+    body: yes; a body over a size cap: no).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ContentEncodingError(IntegrityError):
+    """A compressed (``Content-Encoding``) body is cut short or cannot be decoded."""
+
+
+class BodyTooLargeError(IntegrityError):
+    """A body decodes to more bytes than the session's ``max_decoded_size``; not retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class MalformedResponseError(AS2GatewayError):
+    """A successful answer the client cannot read, such as malformed JSON.
+
+    ``endpoint`` names the call (``"POST /authorize"``); ``response`` is the answer.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, response: httpx.Response) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.response = response
+
+
+class InvalidTokenError(AS2GatewayError):
+    """The gateway issued a token that cannot be sent in a header (control characters,
+    whitespace, non-ASCII). Not retried: asking again would get the same token."""
 
 
 class InsecureTransportError(AS2GatewayError, ValueError):
     """Credentials would be sent over plain http to a host that is not loopback."""
+
+
+class JournalMismatchError(AS2GatewayError):
+    """An inbox ``dest_dir`` (its journal) belongs to another gateway or account."""
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -210,3 +271,22 @@ def _error_text(response: httpx.Response) -> str:
     if body:
         return f"{reason} (non-JSON {ctype or 'unknown'} body of {len(body)} bytes)"
     return reason
+
+
+class NotADirectoryDestinationError(AS2GatewayError, NotADirectoryError):
+    """A download's destination directory (or one of its parents) is a file, not a directory.
+
+    Also a `NotADirectoryError` (``errno`` ENOTDIR, ``filename`` the path), so an existing
+    ``except OSError`` keeps working. ``path`` is the offending path.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        text = os.fspath(path)
+        super().__init__(f"{text} is not a directory (it is a file); pass a directory")
+        self.errno = errno.ENOTDIR
+        self.strerror = self.message
+        self.filename = text
+        self.path = text
+
+    def __str__(self) -> str:
+        return self.message

@@ -2,50 +2,55 @@
 
 The order of effects for each message is fixed, and a durable journal records the steps:
 
-1. its attachments are downloaded into a staging directory (temp file, size and zip CRC
-   checked, fsync, atomic rename per file);
+1. its files are downloaded into a staging directory (temp file, size and zip CRC checked,
+   fsync, atomic rename per file) and checked against what the listing announced;
 2. the staging directory is renamed, in one step, to ``dest_dir/<safe-message-id>/``;
-3. a ``stored`` line is appended to the journal and fsynced;
+3. a ``stored`` record is journaled (fsynced);
 4. the message is handed to your code (the ``async for`` body, or the ``run`` handler);
-5. when your code is done with it, an ``acked`` line is journaled;
-6. only then is it marked read on the gateway, and a ``marked`` line journaled.
+5. when your code is done with it, an ``acked`` record is journaled;
+6. only then is it acknowledged on the gateway (v1: marked read), and ``marked`` journaled.
 
 A crash between any two steps is finished by the next run in the same ``dest_dir``: staging
-leftovers are deleted (the message is still unread, so it is fetched again into the same
-place); a directory that was renamed into place but not journaled is adopted as it is;
-a message journaled ``stored`` is handed to your code again from disk, without downloading;
-one journaled ``acked`` is marked read without downloading or handing it over again.
-So each file lands on disk exactly once and your code sees each message at least once
-across crashes (exactly once when there is none); nothing is marked read before your code
-is done with it.
+leftovers are deleted (the message is still waiting, so it is fetched again into the same
+place); a directory found in place but not journaled is adopted only if its files match the
+message (names and sizes), else moved aside to ``.as2gw/rejected/`` (never deleted) and the
+message fetched again; a message journaled ``stored`` is handed to your code again from disk,
+without downloading; one journaled ``acked`` is acknowledged without downloading or handing
+it over again. So each file lands on disk exactly once and your code sees each message at
+least once across crashes (exactly once when there is none); nothing is acknowledged before
+your code is done with it.
 
-Requests are the scarce resource (the gateway allows 50 per 10 s), so messages are fetched
-with the batch endpoint, up to 100 a request, and marked read in batches too.
+The consumer talks to a gateway only through a `Mailbox` (``mailbox.py``) and keeps its
+states in a `Journal` (``journal/``), so it works the same for every gateway and backend.
+Fetches run ``concurrency`` at a time while the listing goes on, and each message is handed
+over as soon as it is stored: a large message (fetched on its own) never holds back others.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import math
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
-from attrs import define, frozen
+import anyio.abc
+import anyio.to_thread
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from attrs import Factory, define, field, frozen
 
 from . import files
-from .converter import structure, unstructure
 from .errors import AS2GatewayError, IntegrityError
-from .models import AS2Message, DownloadedFile, PartnerType
-
-if TYPE_CHECKING:
-    from .session import Session
+from .files import DEFAULT_MAX_TOTAL_SIZE
+from .journal import ACKED, MARKED, STORED, FileJournal, Journal, JournalRecord, JournalScope
+from .mailbox import FetchSizes, Mailbox, SupportsMailbox, WaitingItem, staging_path
+from .models import DownloadedFile, PartnerType
 
 __all__ = ["ConsumerStats", "Delivered", "InboxConsumer"]
 
@@ -54,30 +59,42 @@ logger = logging.getLogger("as2gw_async.inbox")
 _STATE_DIR = ".as2gw"
 _JOURNAL = "journal.jsonl"
 _STAGING = "staging"
+_REJECTED = "rejected"
 _LOCK = "lock"
-_STATES = ("stored", "acked", "marked")
-#: The batch endpoint stops at 10 MB; chunks are planned below it so 206s stay rare.
-_BATCH_BYTES = 8 * 1024 * 1024
-_BATCH_IDS = 100
+#: Ids looked up in the journal and claimed at a time while the listing goes on.
+_GROUP = 100
+#: Acknowledgements sent at a time.
+_ACK_IDS = 100
+
+
+def _message_id_of(delivered: Delivered) -> str:
+    message = delivered.message
+    for name in ("message_id", "as2_message_id"):
+        value = getattr(message, name, None)
+        if isinstance(value, str):
+            return value
+    raise TypeError("Delivered needs message_id= when its message has no id attribute")
 
 
 @frozen(kw_only=True)
 class Delivered:
     """A received message whose files are complete on disk in ``directory``.
 
-    ``redelivered`` is True when it was stored by an earlier run that stopped before your
-    code was done with it.
+    ``message`` is the gateway's own message object (v1: `AS2Message`); ``message_id`` its
+    id on any gateway. ``redelivered`` is True when it was stored by an earlier run that
+    stopped before your code was done with it.
     """
 
-    message: AS2Message
+    message: Any
     directory: Path
     files: tuple[DownloadedFile, ...]
     redelivered: bool = False
+    message_id: str = field(default=Factory(_message_id_of, takes_self=True))
 
     @property
     def as2_message_id(self) -> str:
-        """The AS2 message id."""
-        return self.message.as2_message_id
+        """The AS2 message id (the same as ``message_id``)."""
+        return self.message_id
 
 
 @define
@@ -98,59 +115,21 @@ class ConsumerStats:
         return self.requests / self.delivered if self.delivered else 0.0
 
 
-class _Journal:
-    """Append-only JSON lines, fsynced per write; the last state of an id wins."""
+@frozen
+class _Failed:
+    """A pass that could not go on (e.g. the listing failed): raised in the reader's task."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.states: dict[str, str] = {}
-        self.records: dict[str, dict[str, Any]] = {}
-        self._lock = anyio.Lock()
-
-    def load(self) -> None:
-        if not self.path.exists():
-            return
-        with self.path.open("rb") as f:
-            for raw in f:
-                try:
-                    record = json.loads(raw)
-                    mid, state = record["id"], record["state"]
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line torn by a crash mid-write
-                if state not in _STATES:
-                    continue
-                if _STATES.index(state) >= _STATES.index(self.states.get(mid, state)):
-                    self.states[mid] = state
-                if state == "stored":
-                    self.records[mid] = record
-
-    async def append(self, records: Sequence[dict[str, Any]]) -> None:
-        if not records:
-            return
-        data = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records)
-        async with self._lock:
-            await anyio.to_thread.run_sync(self._write, data)
-            for record in records:
-                self.states[record["id"]] = record["state"]
-                if record["state"] == "stored":
-                    self.records[record["id"]] = record
-
-    def _write(self, data: bytes) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    error: BaseException
 
 
 class InboxConsumer:
-    """Drain the inbox into ``dest_dir``: each unread message on disk once, then marked read.
+    """Drain the inbox into ``dest_dir``: each waiting message on disk once, then marked read.
 
     >>> async with InboxConsumer(session, "inbox/") as consumer:  # doctest: +SKIP
     ...     async for delivered in consumer:
     ...         process(delivered.directory)
 
+    ``session_or_mailbox`` is a session (its ``mailbox()`` is used) or a `Mailbox`.
     Iterating yields a `Delivered` once its files are on disk; the message is marked read
     when the loop asks for the next one (or the loop ends), so a crash inside your loop body
     hands it to you again on the next run. ``await consumer.run(handler)`` does the same
@@ -159,55 +138,96 @@ class InboxConsumer:
     ``follow=True`` keeps polling every ``poll_interval`` seconds until cancelled; otherwise
     the consumer stops once a listing shows nothing new. A message that keeps failing after
     the session's retries is logged, counted and listed in ``skipped``, and left unread.
+    A message larger than ``max_total_size`` bytes (by the listing, or once extracted) is
+    skipped with that reason and not fetched again in this run. ``journal`` is where states
+    are kept (default: a `FileJournal` in ``dest_dir/.as2gw/``). ``partner_as2_id``,
+    ``station_as2_id``, ``partner_type`` and ``include_mdn`` are AS2 Gateway v1 options,
+    passed on to ``session.mailbox()``.
     """
 
     def __init__(
         self,
-        session: Session,
+        session_or_mailbox: SupportsMailbox | Mailbox,
         dest_dir: str | os.PathLike[str],
         *,
         concurrency: int = 8,
         partner_as2_id: str | None = None,
         station_as2_id: str | None = None,
-        partner_type: PartnerType | str = PartnerType.PRODUCTION,
+        partner_type: PartnerType | str | None = None,
         poll_interval: float = 30.0,
         follow: bool = False,
         include_mdn: bool = False,
         progress: Callable[[Delivered], None] | None = None,
+        max_total_size: int = DEFAULT_MAX_TOTAL_SIZE,
+        journal: Journal | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self._session = session
+        if isinstance(max_total_size, bool) or not isinstance(max_total_size, int):
+            raise TypeError(f"max_total_size must be an int, not {max_total_size!r}")
+        if max_total_size < 1:
+            raise ValueError(f"max_total_size must be a positive number of bytes: {max_total_size}")
+        options: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "partner_as2_id": partner_as2_id,
+                "station_as2_id": station_as2_id,
+                "partner_type": partner_type,
+            }.items()
+            if v is not None
+        }
+        if include_mdn:
+            options["include_mdn"] = True
+        self._mailbox = _mailbox_of(session_or_mailbox, options)
         self.dest_dir = Path(dest_dir)
         self.concurrency = concurrency
-        self._filters: dict[str, Any] = {
-            "partner_as2_id": partner_as2_id,
-            "station_as2_id": station_as2_id,
-            "partner_type": partner_type,
-        }
         self.poll_interval = poll_interval
         self.follow = follow
         self.include_mdn = include_mdn
+        self.max_total_size = max_total_size
         self._progress = progress
         self.stats = ConsumerStats()
         #: Messages given up on in this run, with the last error.
         self.skipped: dict[str, str] = {}
+        self._refused: dict[str, str] = {}  # over max_total_size: not retried in this run
         self._state = self.dest_dir / _STATE_DIR
-        self._journal = _Journal(self._state / _JOURNAL)
         self._staging = self._state / _STAGING
+        self._journal: Journal = (
+            journal if journal is not None else FileJournal(self._state / _JOURNAL)
+        )
         self._lock_fd: int | None = None
+        self._tasks: anyio.abc.TaskGroup | None = None
+        self._recovered: tuple[JournalRecord, ...] = ()
         self._to_mark: list[str] = []
         self._handed: set[str] = set()
-        self._sizes: dict[str, int] = {}
-        self._base_requests = 0
-        self._base_retries = 0
+        self._base = self._mailbox.usage()
+
+    @property
+    def mailbox(self) -> Mailbox:
+        """The mailbox this consumer drains."""
+        return self._mailbox
 
     # -- lifecycle -------------------------------------------------------------------
 
     async def __aenter__(self) -> InboxConsumer:
-        await anyio.to_thread.run_sync(self._open)
-        self._base_requests = self._session.stats.requests
-        self._base_retries = self._session.stats.retries
+        await anyio.to_thread.run_sync(self._open_dir)
+        try:
+            recovery = await self._journal.open(
+                JournalScope(
+                    gateway=self._mailbox.gateway,
+                    account=self._mailbox.account,
+                    dest_dir=self.dest_dir,
+                )
+            )
+        except BaseException:
+            self._close_dir()
+            raise
+        self._recovered = recovery.stored
+        self._to_mark = list(recovery.acked)
+        self._base = self._mailbox.usage()
+        # Fetches run in this task group, beside your loop, until the consumer is closed.
+        self._tasks = anyio.create_task_group()
+        await self._tasks.__aenter__()
         return self
 
     async def __aexit__(
@@ -217,29 +237,37 @@ class InboxConsumer:
         tb: TracebackType | None,
     ) -> None:
         try:
-            with anyio.CancelScope(shield=True):
-                await self._flush_marks()
+            if self._tasks is not None:
+                tasks, self._tasks = self._tasks, None
+                tasks.cancel_scope.cancel()  # fetches still running: their messages stay unread
+                # Not given the exception: the task group would wrap yours in a group.
+                await tasks.__aexit__(None, None, None)
         finally:
-            self._update_counters()
-            self._close()
+            try:
+                with anyio.CancelScope(shield=True):
+                    await self._flush_marks()
+            finally:
+                self._update_counters()
+                with anyio.CancelScope(shield=True):
+                    await self._journal.close()
+                self._close_dir()
 
-    def _open(self) -> None:
+    def _open_dir(self) -> None:
         self._staging.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _lock_dir(self._state / _LOCK)
         # Leftovers of a run that died mid-download: the messages are still unread.
         for leftover in self._staging.iterdir():
             shutil.rmtree(leftover, ignore_errors=True)
-        self._journal.load()
-        self._to_mark = [m for m, s in self._journal.states.items() if s == "acked"]
 
-    def _close(self) -> None:
+    def _close_dir(self) -> None:
         if self._lock_fd is not None:
             _unlock_dir(self._lock_fd)
             self._lock_fd = None
 
     def _update_counters(self) -> None:
-        self.stats.requests = self._session.stats.requests - self._base_requests
-        self.stats.retried = self._session.stats.retries - self._base_retries
+        usage = self._mailbox.usage()
+        self.stats.requests = usage.requests - self._base.requests
+        self.stats.retried = usage.retries - self._base.retries
 
     # -- the two ways to consume -----------------------------------------------------
 
@@ -256,7 +284,7 @@ class InboxConsumer:
             try:
                 await handler(delivered)
             except Exception as exc:
-                self._skip(delivered.as2_message_id, f"handler failed: {exc!r}")
+                self._skip(delivered.message_id, f"handler failed: {exc!r}")
                 continue
             await self._ack(delivered)
         await self._flush_marks()
@@ -274,154 +302,210 @@ class InboxConsumer:
     # -- producing deliveries --------------------------------------------------------
 
     async def _deliveries(self) -> AsyncIterator[Delivered]:
-        for delivered in self._pending_from_journal():
-            yield delivered
+        if self._tasks is None:
+            raise RuntimeError("use InboxConsumer as `async with InboxConsumer(...) as c:`")
+        for record in self._recovered:
+            delivered = await self._from_disk(record, redelivered=True)
+            if delivered is not None:
+                yield delivered
+        self._recovered = ()
         while True:
             found_new = False
-            async for wave in self._pass():
-                for delivered in wave:
+            # No task group or cancel scope in this generator: it may be left suspended
+            # (a `break` in your loop) and closed later; the fetches run in self._tasks.
+            send, receive = anyio.create_memory_object_stream[Delivered | _Failed](0)
+            self._tasks.start_soon(self._run_pass, send)
+            try:
+                async for item in receive:
+                    if isinstance(item, _Failed):
+                        raise item.error
                     found_new = True
-                    yield delivered
+                    yield item
+            finally:
+                receive.close()
             await self._flush_marks()
             if self.follow:
                 self._update_counters()
                 await anyio.sleep(self.poll_interval)
-                self.skipped.clear()  # give failed messages another chance each poll
+                # give failed messages another chance each poll; not those over the limit
+                self.skipped = dict(self._refused)
             elif not found_new:
                 return
 
-    def _pending_from_journal(self) -> list[Delivered]:
-        """Messages stored by an earlier run that your code did not finish with."""
-        pending = []
-        for mid, state in self._journal.states.items():
-            if state != "stored":
-                continue
-            delivered = self._from_disk(self._journal.records[mid], redelivered=True)
-            if delivered is not None:
-                pending.append(delivered)
-        return pending
-
-    def _from_disk(self, record: dict[str, Any], *, redelivered: bool) -> Delivered | None:
-        directory = self.dest_dir / record["dir"]
-        if not directory.is_dir():
+    async def _from_disk(self, record: JournalRecord, *, redelivered: bool) -> Delivered | None:
+        if record.directory is None or record.metadata is None:
             return None
-        message = structure(record["message"], AS2Message)
-        found = [
-            DownloadedFile(path=p, name=p.name, size=p.stat().st_size)
-            for p in sorted(directory.iterdir())
-            if p.is_file()
-        ]
-        self._handed.add(message.as2_message_id)
+        directory = self.dest_dir / record.directory
+        found = await anyio.to_thread.run_sync(_files_in, directory)
+        if found is None:
+            return None  # gone: not handed over; the listing fetches it again
+        self._handed.add(record.message_id)
         if redelivered:
             self.stats.redelivered += 1
         return Delivered(
-            message=message, directory=directory, files=tuple(found), redelivered=redelivered
+            message=self._mailbox.restore(record.metadata),
+            directory=directory,
+            files=found,
+            redelivered=redelivered,
+            message_id=record.message_id,
         )
 
-    async def _pass(self) -> AsyncIterator[list[Delivered]]:
-        """One listing of the unread messages, downloaded in waves of batches."""
-        todo: list[AS2Message] = []
-        adopted: list[Delivered] = []
-        seen: set[str] = set()
-        async for message in self._session.received.iter(
-            unread_only=True, page_length=100, **self._filters
-        ):
-            mid = message.as2_message_id
-            if mid in seen or mid in self.skipped:
-                continue
-            seen.add(mid)
-            state = self._journal.states.get(mid)
-            if state in ("acked", "marked"):
-                # Journaled and done, but still unread on the gateway: mark it, nothing else.
-                if mid not in self._to_mark:
-                    self._to_mark.append(mid)
-                continue
-            if state == "stored" or mid in self._handed:
-                continue  # handed over in this run, waiting for your code to finish
-            final = self.dest_dir / files.safe_message_dirname(mid)
-            if final.is_dir():
-                # Renamed into place by a run that died before journaling it.
-                adopted.append(await self._journal_stored(message, final, adopted=True))
-                continue
-            todo.append(message)
-            self._sizes[mid] = sum(a.size or 0 for a in message.attachments)
-        if adopted:
-            yield adopted
-        chunks = _plan_chunks(todo, self._sizes)
-        for start in range(0, len(chunks), self.concurrency):
-            wave = chunks[start : start + self.concurrency]
-            results: list[list[Delivered]] = [[] for _ in wave]
-            async with anyio.create_task_group() as tg:
-                for i, chunk in enumerate(wave):
-                    tg.start_soon(self._fetch_chunk, chunk, results[i])
-            delivered = [d for chunk_result in results for d in chunk_result]
-            if delivered:
-                yield delivered
-
-    async def _fetch_chunk(self, chunk: list[AS2Message], out: list[Delivered]) -> None:
-        staging = self._staging / f"{time.time_ns():x}-{id(chunk):x}"
-        staging.mkdir(parents=True)
-        try:
-            ids = [m.as2_message_id for m in chunk]
+    async def _run_pass(self, out: MemoryObjectSendStream[Delivered | _Failed]) -> None:
+        """One listing, fetched as it goes; each stored message sent to ``out`` at once."""
+        async with out:
             try:
-                result = await self._session.received.batch_download(ids, staging)
-            except AS2GatewayError as exc:
+                await self._pass(out)
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await out.send(_Failed(_unwrap(exc)))
+
+    async def _pass(self, out: MemoryObjectSendStream[Delivered | _Failed]) -> None:
+        send_chunk, receive_chunk = anyio.create_memory_object_stream[list[WaitingItem]](0)
+        failure: BaseException | None = None
+        async with anyio.create_task_group() as tg:
+            async with receive_chunk:
+                for _ in range(self.concurrency):
+                    tg.start_soon(self._worker, receive_chunk.clone(), out.clone())
+            async with send_chunk:
+                planner = _Planner(self._mailbox.sizes)
+                group: list[WaitingItem] = []
+                seen: set[str] = set()
+                try:
+                    async for item in self._mailbox.waiting():
+                        if item.id in seen or item.id in self.skipped:
+                            continue
+                        seen.add(item.id)
+                        group.append(item)
+                        if len(group) >= _GROUP:
+                            full, group = group, []
+                            await self._dispatch(full, planner, send_chunk, out)
+                except Exception as exc:  # e.g. the listing gave up: finish what we have
+                    failure = exc
+                await self._dispatch(group, planner, send_chunk, out)
+                for chunk in planner.flush():
+                    await send_chunk.send(chunk)
+        if failure is not None:
+            raise failure
+
+    async def _dispatch(
+        self,
+        group: list[WaitingItem],
+        planner: _Planner,
+        chunks: MemoryObjectSendStream[list[WaitingItem]],
+        out: MemoryObjectSendStream[Delivered | _Failed],
+    ) -> None:
+        """Sort a group of listed messages: acknowledge, skip, adopt, refuse or fetch."""
+        if not group:
+            return
+        states = await self._journal.states([i.id for i in group])
+        candidates = []
+        for item in group:
+            state = states.get(item.id)
+            if state in (ACKED, MARKED):
+                # Journaled and done, but still waiting on the gateway: acknowledge it only.
+                if item.id not in self._to_mark:
+                    self._to_mark.append(item.id)
+            elif item.id not in self._handed:  # else: handed over in this run, not done yet
+                candidates.append(item)
+        claimed = set(await self._journal.claim([i.id for i in candidates]))
+        for item in candidates:
+            if item.id not in claimed:
+                continue  # another consumer has it
+            size = item.size
+            if size is not None and size > self.max_total_size:
+                await self._refuse(item.id, size)
+                continue
+            final = self.dest_dir / files.safe_message_dirname(item.id)
+            if await anyio.to_thread.run_sync(final.is_dir):
+                adopted = await self._adopt(item, final)
+                if adopted is not None:
+                    await out.send(adopted)
+                    continue
+            for chunk in planner.add(item):
+                await chunks.send(chunk)
+
+    async def _adopt(self, item: WaitingItem, final: Path) -> Delivered | None:
+        """A directory in place that the journal does not know: a run died before journaling
+        it, or it is someone else's. Keep it only if it holds the message's files."""
+        problem = await anyio.to_thread.run_sync(_check_directory, item, final)
+        if problem is None:
+            return await self._journal_stored(item, final, adopted=True)
+        aside = self._state / _REJECTED / f"{final.name}.{time.time_ns():x}"
+        await anyio.to_thread.run_sync(_move_aside, final, aside)
+        logger.warning(
+            "%s was in place but %s: moved it to %s and fetching the message again",
+            final,
+            problem,
+            aside,
+        )
+        return None
+
+    async def _worker(
+        self,
+        chunks: MemoryObjectReceiveStream[list[WaitingItem]],
+        out: MemoryObjectSendStream[Delivered | _Failed],
+    ) -> None:
+        async with chunks, out:
+            async for chunk in chunks:
+                await self._fetch_chunk(chunk, out)
+
+    async def _fetch_chunk(
+        self, chunk: list[WaitingItem], out: MemoryObjectSendStream[Delivered | _Failed]
+    ) -> None:
+        staging = self._staging / f"{time.time_ns():x}-{id(chunk):x}"
+        await anyio.to_thread.run_sync(staging.mkdir)
+        stored: list[Delivered] = []
+        try:
+            try:
+                result = await self._mailbox.fetch(
+                    chunk, staging, max_total_size=self.max_total_size
+                )
+            except (AS2GatewayError, OSError) as exc:
                 if len(chunk) == 1:
-                    self._skip(ids[0], str(exc))
+                    await self._skip_claimed(chunk[0].id, str(exc))
                     return
                 # One bad message must not hold back the rest: try them one by one.
-                logger.warning("batch of %d failed (%s); fetching one by one", len(chunk), exc)
-                for message in chunk:
-                    await self._fetch_chunk([message], out)
+                logger.warning("fetch of %d failed (%s); fetching one by one", len(chunk), exc)
+                for item in chunk:
+                    await self._fetch_chunk([item], out)
                 return
-            for mid, error in result.errors.items():
-                self._skip(mid, error)
-            for message in chunk:
-                mid = message.as2_message_id
-                if mid in result.errors:
+            for item in chunk:
+                error = result.errors.get(item.id)
+                if error is not None or item.id not in result.files:
+                    await self._skip_claimed(item.id, error or "the mailbox returned nothing")
                     continue
                 try:
-                    out.append(await self._store(message, staging, result.files.get(mid, [])))
+                    stored.append(await self._store(item, staging, result.files[item.id]))
                 except (AS2GatewayError, OSError) as exc:
-                    self._skip(mid, str(exc))
+                    await self._skip_claimed(item.id, str(exc))
         finally:
-            await anyio.to_thread.run_sync(lambda: shutil.rmtree(staging, ignore_errors=True))
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(lambda: shutil.rmtree(staging, ignore_errors=True))
+        for delivered in stored:
+            await out.send(delivered)
 
     async def _store(
-        self, message: AS2Message, staging: Path, fetched: Sequence[DownloadedFile]
+        self, item: WaitingItem, staging: Path, fetched: Sequence[DownloadedFile]
     ) -> Delivered:
-        mid = message.as2_message_id
-        dirname = files.safe_message_dirname(mid)
-        source = staging / dirname
-        source.mkdir(exist_ok=True)
-        _verify(message, fetched)
-        if self.include_mdn:
-            await self._session.received.download_mdn(mid, source)
-        final = self.dest_dir / dirname
+        source = staging_path(staging, item.id)
+        await anyio.to_thread.run_sync(lambda: source.mkdir(exist_ok=True))
+        _verify(item, fetched)
+        final = self.dest_dir / source.name
         await anyio.to_thread.run_sync(files.publish_directory, source, final)
         self.stats.bytes += sum(f.size for f in fetched)
-        return await self._journal_stored(message, final, adopted=False)
+        return await self._journal_stored(item, final, adopted=False)
 
-    async def _journal_stored(
-        self, message: AS2Message, final: Path, *, adopted: bool
-    ) -> Delivered:
-        record = {
-            "id": message.as2_message_id,
-            "state": "stored",
-            "dir": final.name,
-            "message": unstructure(message),
-            "time": time.time(),
-        }
-        await self._journal.append([record])
-        delivered = self._from_disk(record, redelivered=adopted)
+    async def _journal_stored(self, item: WaitingItem, final: Path, *, adopted: bool) -> Delivered:
+        record = JournalRecord(
+            message_id=item.id, state=STORED, directory=final.name, metadata=item.metadata
+        )
+        await self._journal.record([record])
+        delivered = await self._from_disk(record, redelivered=adopted)
         if delivered is None:  # pragma: no cover - we just put it there
             raise IntegrityError(f"{final} vanished after it was stored")
-        logger.info(
-            "stored %s: %d file(s) in %s",
-            message.as2_message_id,
-            len(delivered.files),
-            final,
-        )
+        logger.info("stored %s: %d file(s) in %s", item.id, len(delivered.files), final)
         if self._progress is not None:
             self._progress(delivered)
         return delivered
@@ -429,29 +513,41 @@ class InboxConsumer:
     # -- acknowledging and marking read ----------------------------------------------
 
     async def _ack(self, delivered: Delivered) -> None:
-        mid = delivered.as2_message_id
-        await self._journal.append([{"id": mid, "state": "acked", "time": time.time()}])
+        mid = delivered.message_id
+        await self._journal.record([JournalRecord(message_id=mid, state=ACKED)])
         self.stats.delivered += 1
         self._to_mark.append(mid)
-        if len(self._to_mark) >= _BATCH_IDS:
+        if len(self._to_mark) >= _ACK_IDS:
             await self._flush_marks()
 
     async def _flush_marks(self) -> None:
         while self._to_mark:
-            ids, self._to_mark = self._to_mark[:_BATCH_IDS], self._to_mark[_BATCH_IDS:]
+            ids, self._to_mark = self._to_mark[:_ACK_IDS], self._to_mark[_ACK_IDS:]
             try:
-                marked = await self._session.received.mark_read(ids)
+                marked = await self._mailbox.acknowledge(ids)
             except AS2GatewayError as exc:
                 # Journaled as acked: the next run marks them without downloading again.
                 logger.warning("could not mark %d message(s) read: %s", len(ids), exc)
                 return
-            await self._journal.append(
-                [{"id": mid, "state": "marked", "time": time.time()} for mid in marked]
+            await self._journal.record(
+                [JournalRecord(message_id=mid, state=MARKED) for mid in marked]
             )
             self.stats.marked_read += len(marked)
             for mid in ids:
                 if mid not in marked:
                     logger.warning("%s was not marked read; the next run will retry", mid)
+
+    async def _refuse(self, mid: str, size: int) -> None:
+        reason = (
+            f"{size} bytes, over max_total_size ({self.max_total_size}): not fetched; "
+            "raise max_total_size (sync --max-total-size) to take it"
+        )
+        self._refused[mid] = reason
+        await self._skip_claimed(mid, reason)
+
+    async def _skip_claimed(self, mid: str, reason: str) -> None:
+        self._skip(mid, reason)
+        await self._journal.release([mid])
 
     def _skip(self, mid: str, reason: str) -> None:
         if mid not in self.skipped:
@@ -460,38 +556,130 @@ class InboxConsumer:
         logger.warning("skipped %s for this pass: %s", mid, reason)
 
 
-def _plan_chunks(messages: Iterable[AS2Message], sizes: dict[str, int]) -> list[list[AS2Message]]:
-    """Group messages into batch requests of at most 100 ids and about 8 MB."""
-    chunks: list[list[AS2Message]] = []
-    current: list[AS2Message] = []
-    current_bytes = 0
-    for message in messages:
-        size = sizes.get(message.as2_message_id, 0)
-        if current and (len(current) == _BATCH_IDS or current_bytes + size > _BATCH_BYTES):
-            chunks.append(current)
-            current, current_bytes = [], 0
-        current.append(message)
-        current_bytes += size
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def _verify(message: AS2Message, fetched: Sequence[DownloadedFile]) -> None:
-    """The files on disk match what the listing said the message holds."""
-    if not message.attachments:
-        return
-    if len(fetched) != len(message.attachments):
-        raise IntegrityError(
-            f"{message.as2_message_id}: expected {len(message.attachments)} attachment(s), "
-            f"got {len(fetched)}"
+def _mailbox_of(session_or_mailbox: object, options: Mapping[str, Any]) -> Mailbox:
+    """The mailbox itself, or the one its session hands out (the core imports no gateway)."""
+    if isinstance(session_or_mailbox, Mailbox):
+        if options:
+            raise ValueError(
+                f"{', '.join(options)}: options of session.mailbox(); pass them there "
+                "when giving InboxConsumer a mailbox"
+            )
+        return session_or_mailbox
+    factory = getattr(session_or_mailbox, "mailbox", None)
+    if not callable(factory):
+        raise TypeError(
+            f"InboxConsumer needs a session with a mailbox() or a Mailbox, "
+            f"not {type(session_or_mailbox).__name__}"
         )
-    expected = sorted(a.size for a in message.attachments if a.size is not None)
+    mailbox: Mailbox = factory(**options)
+    return mailbox
+
+
+class _Planner:
+    """Groups listed messages into fetches, as the listing goes (see `FetchSizes`)."""
+
+    def __init__(self, sizes: FetchSizes) -> None:
+        self.sizes = sizes
+        self._current: list[WaitingItem] = []
+        self._bytes = 0
+
+    def add(self, item: WaitingItem) -> list[list[WaitingItem]]:
+        """Take ``item``; return the fetches that are now complete."""
+        size = item.size or 0
+        if self.sizes.large is not None and size >= self.sizes.large:
+            return [[item]]  # on its own: it must not hold back the others
+        done = []
+        limit = self.sizes.max_bytes if self.sizes.max_bytes is not None else math.inf
+        if self._current and (
+            len(self._current) >= self.sizes.max_ids or self._bytes + size > limit
+        ):
+            done = self.flush()
+        self._current.append(item)
+        self._bytes += size
+        return done
+
+    def flush(self) -> list[list[WaitingItem]]:
+        """The fetch being filled, if any."""
+        done = [self._current] if self._current else []
+        self._current, self._bytes = [], 0
+        return done
+
+
+def _verify(item: WaitingItem, fetched: Sequence[DownloadedFile]) -> None:
+    """The files fetched match what the listing said the message holds."""
+    if not item.files:
+        return
+    if len(fetched) != len(item.files):
+        raise IntegrityError(
+            f"{item.id}: expected {len(item.files)} attachment(s), got {len(fetched)}"
+        )
+    expected = sorted(f.size for f in item.files if f.size is not None)
     got = sorted(f.size for f in fetched)
     if len(expected) == len(got) and expected != got:
         raise IntegrityError(
-            f"{message.as2_message_id}: attachment sizes {got} differ from the listing's {expected}"
+            f"{item.id}: attachment sizes {got} differ from the listing's {expected}"
         )
+
+
+def _check_directory(item: WaitingItem, directory: Path) -> str | None:
+    """Why ``directory`` cannot be this message's delivery, or None if it can.
+
+    Each announced file must be there (by its safe name, else by its size) with its size;
+    more files are allowed (an MDN saved beside them). When the listing does not say what
+    the message holds, at least one file must be there.
+    """
+    found = _files_in(directory)
+    if found is None:
+        return "it is not a directory"
+    on_disk = {f.name: f.size for f in found}
+    if any(name.endswith(".part") for name in on_disk):
+        return "it holds a partly written file"
+    if item.files is not None and not item.files:
+        return None  # a message without files: its delivery is an empty directory
+    if not on_disk:
+        return "it holds no file"
+    if not item.files:
+        return None
+    unmatched = []
+    for expected in item.files:
+        name = files.safe_filename(expected.name) if expected.name is not None else None
+        if name in on_disk and expected.size in (None, on_disk[name]):
+            del on_disk[name]
+        else:
+            unmatched.append(expected)
+    for expected in unmatched:  # a renamed repeat ("a (2).txt"): match by size
+        same = [n for n, s in on_disk.items() if expected.size in (None, s)]
+        if not same:
+            shown = expected.name or "a file"
+            return f"{shown!r} ({expected.size} bytes) is missing or of another size"
+        del on_disk[same[0]]
+    return None
+
+
+def _files_in(directory: Path) -> tuple[DownloadedFile, ...] | None:
+    """The regular files in ``directory``, by name; None if it is not a directory."""
+    if not directory.is_dir():
+        return None
+    return tuple(
+        DownloadedFile(path=p, name=p.name, size=p.stat().st_size)
+        for p in sorted(directory.iterdir())
+        if p.is_file()
+    )
+
+
+def _move_aside(directory: Path, aside: Path) -> None:
+    """Move a directory out of the way without losing what it holds."""
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(directory, aside)
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The one error inside (nested) exception groups, else the group itself."""
+    inner = getattr(exc, "exceptions", None)  # BaseExceptionGroup (3.11+, or the backport)
+    while isinstance(inner, tuple) and len(inner) == 1 and isinstance(inner[0], BaseException):
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", None)
+    return exc
 
 
 def _lock_dir(path: Path) -> int | None:

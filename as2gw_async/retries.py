@@ -31,7 +31,10 @@ class RetryPolicy:
     when it certainly did not reach the gateway: the connection was never made, or the
     gateway refused it with 429 before reading it. Delays grow exponentially with full
     jitter, capped at ``max_delay``; a ``Retry-After`` header (seconds or HTTP date) wins
-    when it asks for no more than ``max_retry_after``.
+    when it asks for no more than ``max_retry_after``. ``retry_statuses`` are the statuses
+    an idempotent call is retried on (a gateway may narrow them: ECGrid uses 429, 500, 503).
+    An `IntegrityError` whose ``retryable`` is False (a body over the size cap) is not
+    retried: the same body would come again.
 
     >>> RetryPolicy(max_retries=0)  # disable retries  # doctest: +SKIP
     """
@@ -40,6 +43,7 @@ class RetryPolicy:
     initial_delay: float = field(default=0.5, validator=validators.ge(0))
     max_delay: float = field(default=8.0, validator=validators.ge(0))
     max_retry_after: float = field(default=60.0, validator=validators.ge(0))
+    retry_statuses: frozenset[int] = field(default=RETRYABLE_STATUS, converter=frozenset)
 
     def should_retry(
         self,
@@ -54,13 +58,15 @@ class RetryPolicy:
             return False
         if response is not None:
             if idempotent:
-                return response.status_code in RETRYABLE_STATUS
-            return response.status_code == 429
+                return response.status_code in self.retry_statuses
+            return response.status_code == 429 and 429 in self.retry_statuses
         if error is None:
             return False
         if not idempotent:
             return isinstance(error, _NOT_SENT_ERRORS)
-        return isinstance(error, (httpx.TransportError, IntegrityError))
+        if isinstance(error, IntegrityError):
+            return error.retryable
+        return isinstance(error, httpx.TransportError)
 
     def retry_delay(self, attempt: int, response: httpx.Response | None = None) -> float:
         """Seconds to wait before try number ``attempt + 1``."""

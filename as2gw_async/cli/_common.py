@@ -26,6 +26,7 @@ from ..ratelimit import GATEWAY_RATE_LIMIT, RateLimit
 from ..session import DEFAULT_BASE_URL, Session
 from ._errors import CliError, ExitCode, handle_errors
 from ._logging import add_secret, configure_logging
+from ._typer import Command
 from .output import Output
 
 __all__ = ["Cli", "Connection", "command", "parse_rate_limit"]
@@ -381,6 +382,7 @@ def command(
         wrapper.__module__ = fn.__module__
         wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        settings.setdefault("cls", Command)
         app.command(name, **settings)(wrapper)
         return fn
 

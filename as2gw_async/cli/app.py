@@ -8,6 +8,7 @@ exit codes in `_errors.handle_errors`.
 from __future__ import annotations
 
 import enum
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -19,11 +20,13 @@ import typer
 from rich.markup import escape
 
 from ..__version__ import __version__
+from ..files import DEFAULT_MAX_TOTAL_SIZE, safe_message_dirname
 from ..inbox import Delivered, InboxConsumer
 from ..models import AS2Message, DownloadedFile, Folder, PartnerType
 from ..session import Session
 from ._common import Cli, command
 from ._errors import EXIT_CODES_HELP, CliError, ExitCode, IncompleteError
+from ._typer import Command, Group
 from .output import files_table, format_expiry, format_size, message_panel, messages_table
 
 __all__ = ["app"]
@@ -38,6 +41,7 @@ _EPILOG = (
 
 app = typer.Typer(
     name="as2gw",
+    cls=Group,
     epilog=_EPILOG,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -117,9 +121,25 @@ def _file_json(message_id: str, f: DownloadedFile) -> dict[str, Any]:
     return {"as2MessageId": message_id, "path": str(f.path), "name": f.name, "size": f.size}
 
 
-def _mkdir(path: Path) -> Path:
+def _output_dir(path: Path) -> Path:
+    """Create ``--output-dir`` if needed; a file in its place is bad usage, said before any call.
+
+    Without this check ``mkdir`` reports a file there as "already exists", which the error
+    handler reads as a download refusing to overwrite (and ``--overwrite`` cannot help).
+    """
+    for existing in (path, *path.parents):
+        if os.path.lexists(existing):
+            if not existing.is_dir():
+                where = "" if existing == path else f" ({existing} is a file)"
+                raise CliError(f"--output-dir {path} is not a directory{where}", ExitCode.USAGE)
+            break
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _zip_path(dest: Path, message_id: str) -> Path:
+    """``DEST/<message-id>.zip``: the gateway names every archive ``attachments.zip``."""
+    return dest / f"{safe_message_dirname(message_id)}.zip"
 
 
 # -- login ---------------------------------------------------------------------------------
@@ -385,7 +405,11 @@ async def download(
         bool, typer.Option("--all", help="Every attachment, extracted (the default).")
     ] = False,
     as_zip: Annotated[
-        bool, typer.Option("--zip", help="Every attachment as the gateway's zip, unextracted.")
+        bool,
+        typer.Option(
+            "--zip",
+            help="Every attachment as the gateway's zip, unextracted: DIR/<message-id>.zip.",
+        ),
     ] = False,
     output_dir: _OutputDir = Path("."),
     mark_read: Annotated[
@@ -401,7 +425,7 @@ async def download(
     if mark_read and name is not Folder.RECEIVED:
         raise CliError("--mark-read applies to the received folder only", ExitCode.USAGE)
     out = cli.output
-    dest = _mkdir(output_dir)
+    dest = _output_dir(output_dir)
     async with cli.session() as s:
         resource = s.received if name is Folder.RECEIVED else s.sent
         with out.bytes_progress(f"Downloading {message_id}") as bar:
@@ -414,7 +438,10 @@ async def download(
             elif as_zip:
                 files = [
                     await resource.download_zip(
-                        message_id, dest, overwrite=overwrite, progress=bar.callback
+                        message_id,
+                        _zip_path(dest, message_id),
+                        overwrite=overwrite,
+                        progress=bar.callback,
                     )
                 ]
             else:
@@ -436,7 +463,7 @@ async def mdn(
     overwrite: _Overwrite = False,
 ) -> None:
     """Download the MDN (receipt) of a message."""
-    dest = _mkdir(output_dir)
+    dest = _output_dir(output_dir)
     async with cli.session() as s:
         resource = s.received if folder is BodyFolder.received else s.sent
         with cli.output.status(f"Downloading the MDN of {escape(message_id)}..."):
@@ -505,7 +532,7 @@ async def batch_download_command(
     """
     wanted = _read_ids(ids or [])
     out = cli.output
-    dest = _mkdir(output_dir)
+    dest = _output_dir(output_dir)
     async with cli.session() as s:
         with out.bytes_progress(f"Downloading {len(wanted)} message(s)") as bar:
             result = await s.received.batch_download(
@@ -587,6 +614,14 @@ async def sync(
     include_mdn: Annotated[
         bool, typer.Option("--include-mdn", help="Save each message's MDN beside its files.")
     ] = False,
+    max_total_size: Annotated[
+        int,
+        typer.Option(
+            "--max-total-size",
+            min=1,
+            help="Skip (leave unread) a message over this many bytes. Default: 1 GiB.",
+        ),
+    ] = DEFAULT_MAX_TOTAL_SIZE,
 ) -> None:
     """Drain the inbox into DIRECTORY: every unread message on disk exactly once.
 
@@ -618,6 +653,7 @@ async def sync(
             station_as2_id=station,
             partner_type=_partner_type(test),
             include_mdn=include_mdn,
+            max_total_size=max_total_size,
         )
         label = "Following the inbox" if follow else "Syncing the inbox"
         with out.count_progress(label, total) as bar:
@@ -710,6 +746,7 @@ async def retry(cli: Cli, ids: _Ids) -> None:
 
 @app.command(
     "emulator",
+    cls=Command,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )

@@ -36,10 +36,14 @@ Readings of the spec where it is ambiguous (see also ``docs/emulator.md``):
 * The token must be the bare ``Authorization`` value; ``Bearer <token>`` is refused (401).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._bodies import GeneratedBody
-from .app import InjectedFault, content_disposition, create_app, create_redirect_app
+from ._extra import MissingExtraError, require_extra
 from .faults import ALL_FAULT_KINDS, ROUTE_NAMES, FaultPlan
-from .server import EmulatorServer, serve, serve_in_thread
 from .state import (
     DEFAULT_PARTNER,
     DEFAULT_PASSWORD,
@@ -71,6 +75,7 @@ __all__ = [
     "InjectedFault",
     "Mdn",
     "Message",
+    "MissingExtraError",
     "Partner",
     "Stats",
     "Token",
@@ -80,3 +85,31 @@ __all__ = [
     "serve",
     "serve_in_thread",
 ]
+
+if TYPE_CHECKING:
+    from .app import InjectedFault, content_disposition, create_app, create_redirect_app
+    from .server import EmulatorServer, serve, serve_in_thread
+
+#: Names that need the ``emulator`` extra (starlette, uvicorn), imported on first use so that
+#: ``import as2gw_async.emulator`` (the pytest plugin, ``Gateway``) works without it.
+_SERVING = {
+    "InjectedFault": "app",
+    "content_disposition": "app",
+    "create_app": "app",
+    "create_redirect_app": "app",
+    "EmulatorServer": "server",
+    "serve": "server",
+    "serve_in_thread": "server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the serving names lazily; without the extra, say which one to install."""
+    module = _SERVING.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with require_extra():
+        imported = importlib.import_module(f".{module}", __name__)
+    value = getattr(imported, name)
+    globals()[name] = value
+    return value

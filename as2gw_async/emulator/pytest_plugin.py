@@ -1,8 +1,10 @@
 """pytest fixtures for testing code against a local AS2 Gateway emulator.
 
 Installed with the package (entry point ``pytest11: as2gw_emulator``), so the fixtures are
-available in any project that has ``as2gw_async[emulator]`` installed; disable with
-``-p no:as2gw_emulator``.
+available in any project that has ``as2gw_async`` installed; disable with
+``-p no:as2gw_emulator``. The plugin itself loads without the ``emulator`` extra (a project
+that only uses the client keeps a working pytest); ``as2gw_emulator`` needs it, and a test
+that uses it without the extra fails saying ``pip install "as2gw_async[emulator]"``.
 
 * ``as2gw_gateway`` — a fresh :class:`~as2gw_async.emulator.Gateway` (default account
   ``demo@example.com`` / ``demo-password``, station ``RJ_Station``, partner ``RJ_Partner``).
@@ -26,14 +28,17 @@ plus ``https=True`` (TLS with a trustme CA; ``http_url`` then answers 307), ``se
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .server import EmulatorServer, serve_in_thread
+from ._extra import MissingExtraError, require_extra
 from .state import Gateway
 
-__all__ = ["as2gw_emulator", "as2gw_gateway"]
+if TYPE_CHECKING:
+    from .server import EmulatorServer
+
+__all__ = ["as2gw_emulator", "as2gw_gateway", "ecgrid_emulator", "mft_emulator"]
 
 _SERVER_OPTIONS = ("https", "cert", "key")
 
@@ -45,6 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "as2gw_emulator(**options): configure the as2gw_gateway/as2gw_emulator fixtures "
         "(Gateway keyword arguments, https=True, seed_messages=N, latency=S, "
         "rate_limit=(N, S))",
+    )
+    config.addinivalue_line(
+        "markers", "mft_emulator(**options): MftEmulator keyword arguments for mft_emulator"
     )
 
 
@@ -75,7 +83,48 @@ def as2gw_emulator(
     as2gw_gateway: Gateway, request: pytest.FixtureRequest
 ) -> Iterator[EmulatorServer]:
     """``as2gw_gateway`` served on a free 127.0.0.1 port; yields the running server."""
+    try:
+        with require_extra():
+            from .server import serve_in_thread
+    except MissingExtraError as exc:
+        pytest.fail(f"as2gw_emulator: {exc}", pytrace=False)
     options = _options(request)
     server_options = {k: options[k] for k in _SERVER_OPTIONS if k in options}
     with serve_in_thread(as2gw_gateway, host="127.0.0.1", port=0, **server_options) as server:
+        yield server
+
+
+@pytest.fixture
+def mft_emulator(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A running MFT Gateway emulator and its fake object store (an ``MftEmulator``).
+
+    Options go through the ``mft_emulator`` marker (``MftEmulator`` keyword arguments, e.g.
+    ``naming="legacy"``). Imported here, not at the top: the MFT emulator is optional.
+    """
+    try:
+        with require_extra():
+            from .mft import MftEmulator
+    except MissingExtraError as exc:
+        pytest.fail(f"mft_emulator: {exc}", pytrace=False)
+
+    marker = request.node.get_closest_marker("mft_emulator")
+    options = dict(marker.kwargs) if marker is not None else {}
+    with MftEmulator(**options) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def ecgrid_emulator() -> Iterator[Any]:
+    """A local ECGrid REST v2.6 emulator on a free 127.0.0.1 port, in a background thread.
+
+    Yields an ``ECGridServer`` (``.base_url``, ``.api_key``, ``.login``, ``.password``,
+    ``.state`` to seed, switch and fault, ``.stats``).
+    """
+    try:
+        with require_extra():
+            from .ecgrid import start  # imported here: the ECGrid emulator is optional
+    except MissingExtraError as exc:
+        pytest.fail(f"ecgrid_emulator: {exc}", pytrace=False)
+
+    with start() as server:
         yield server

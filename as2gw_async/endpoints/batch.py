@@ -11,10 +11,10 @@ downloads for a message that cannot fit in one response.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -25,16 +25,23 @@ import anyio.to_thread
 import httpx
 from attrs import define, field, frozen
 
-from ..converter import structure
-from ..errors import APIStatusError, IntegrityError, NotFoundError
-from ..files import (
+from ..archives import (
     DEFAULT_MAX_TOTAL_SIZE,
     BatchFolder,
     ExtractedMember,
-    ProgressCallback,
     ZipGroup,
     extract_zip_groups,
     read_batch_layout,
+)
+from ..atomic import (
+    ProgressCallback,
+    scratch_directory,
+)
+from ..converter import structure
+from ..errors import APIStatusError, IntegrityError, NotFoundError
+from ..filenames import (
+    ensure_directory,
+    remove_created_directories,
     safe_filename,
     safe_message_dirname,
 )
@@ -103,7 +110,10 @@ async def batch_download(
     gateway cannot serve (a ``.error`` entry) lands in ``BatchResult.errors`` instead.
     Duplicate ids are fetched once. Ids are sent at most `MAX_IDS_PER_REQUEST` a request,
     ``concurrency`` requests at a time. Every id ends up in ``files`` (possibly with an
-    empty list: a message without attachments) or in ``errors``.
+    empty list: a message without attachments) or in ``errors``. An id the archive leaves
+    out (no folder, no ``.error``) is looked up: a message with no attachment is a success
+    with no files, one with attachments is an error (marked unread again if
+    ``mark_as_read`` may have marked it), and so is one the gateway does not know.
 
     Truncation (206 at ``(m,i)``): messages before ``m`` are complete; the attachments
     ``0..i`` of message ``m`` are written, and the next request starts at ``m``. The
@@ -121,8 +131,13 @@ async def batch_download(
     those are marked unread again, best effort, so that no message is left read without
     its files.
 
+    A failure (or a cancellation) leaves no empty or partial message directory behind: the
+    files and directories written for a message not yet complete are removed again, and so
+    is ``dest_dir`` if this call made it and it is empty. Complete messages stay.
+
     Existing files are not overwritten unless ``overwrite``: `FileExistsError` stops the
-    batch (files already written stay). ``max_total_size`` caps the uncompressed bytes
+    batch (complete messages stay). A ``dest_dir`` that is a file raises
+    `NotADirectoryDestinationError`. ``max_total_size`` caps the uncompressed bytes
     extracted from one archive (zip bombs). ``progress(bytes_received, None)`` reports the
     bytes received so far over all requests. `BatchResult.requests` counts the calls made
     (a session-level retry of one call is not counted again).
@@ -148,8 +163,12 @@ async def batch_download(
         progress=progress,
     )
     if unique:
-        await anyio.to_thread.run_sync(lambda: job.dest.mkdir(parents=True, exist_ok=True))
-        await job.run(unique, concurrency)
+        await anyio.to_thread.run_sync(ensure_directory, job.dest, job.created)
+        try:
+            await job.run(unique, concurrency)
+        except BaseException:
+            job.roll_back()
+            raise
     return BatchResult(
         files={i: job.files[i] for i in unique if i in job.files},
         errors={i: job.errors[i] for i in unique if i in job.errors},
@@ -167,13 +186,16 @@ async def mark_read(
     ``get(..., mark_as_read=True)`` takes 100, at the price of fetching their attachments
     once more. That is the right trade under the gateway's 50 requests per 10 s. A message
     too large to fit in one archive is marked with a GET of its own. Ids the gateway does
-    not know are left out of the result. ``scratch_dir`` holds the archive while it is
-    checked (the system's temporary directory by default).
+    not know are left out of the result; one the archive has nothing of (no attachment, or
+    left out) is marked with a GET of its own. ``scratch_dir`` holds the archive while it is
+    checked, in a private (0600) file; by default the user's scratch directory (see
+    `scratch_directory`: never the shared system temporary directory). Archives a crashed
+    run left there are removed by the next one.
     """
     if isinstance(ids, (str, bytes)):
         raise TypeError("ids must be an iterable of message ids, not a single string")
     unique = list(dict.fromkeys(ids))
-    scratch = Path(scratch_dir) if scratch_dir is not None else Path(tempfile.gettempdir())
+    scratch = await anyio.to_thread.run_sync(scratch_directory, scratch_dir)
     marked: list[str] = []
     for start in range(0, len(unique), MAX_IDS_PER_REQUEST):
         pending = unique[start : start + MAX_IDS_PER_REQUEST]
@@ -191,21 +213,32 @@ async def mark_read(
             complete = len(pending) if truncation is None else truncation[0]
             for message_id in pending[:complete]:
                 folder = layout.get(message_id)
-                if folder is None or folder.error is None:
-                    marked.append(message_id)
+                if folder is not None and folder.error is not None:
+                    continue  # unknown, or nothing to give: not marked
+                if folder is None or not folder.attachments:
+                    # No folder, no .error: a message without attachments, or one the
+                    # gateway left out (and may not have marked). Make sure of it.
+                    if await _mark_one(session, message_id):
+                        marked.append(message_id)
+                    continue
+                marked.append(message_id)
             if truncation is None:
                 break
             if complete == 0:  # the first message alone overflows an archive
-                try:
-                    await session.request(
-                        "GET", _message_path(pending[0]), params={"markAsRead": "true"}
-                    )
+                if await _mark_one(session, pending[0]):
                     marked.append(pending[0])
-                except NotFoundError:
-                    pass
                 complete = 1
             pending = pending[complete:]
     return marked
+
+
+async def _mark_one(session: Session, message_id: str) -> bool:
+    """Mark one received message read with a GET; False if the gateway does not know it."""
+    try:
+        await session.request("GET", _message_path(message_id), params={"markAsRead": "true"})
+    except NotFoundError:
+        return False
+    return True
 
 
 @frozen
@@ -214,6 +247,14 @@ class _Partial:
 
     message_id: str
     names: tuple[str, ...]
+
+
+@define
+class _Written:
+    """What the job wrote for a message that is not complete yet, to remove if it never is."""
+
+    directories: list[Path] = field(factory=list)
+    files: list[Path] = field(factory=list)
 
 
 @define
@@ -230,6 +271,10 @@ class _Job:
     received: int = 0
     error: BaseException | None = None
     counts: dict[str, int] = field(factory=dict)
+    #: messages with files or directories on disk but not all their files yet
+    incomplete: dict[str, _Written] = field(factory=dict)
+    #: the directories made for ``dest`` itself
+    created: list[Path] = field(factory=list)
 
     async def run(self, ids: list[str], concurrency: int) -> None:
         limiter = anyio.CapacityLimiter(concurrency)
@@ -281,24 +326,28 @@ class _Job:
                 # Every message's members come out of the archive in one pass (opened once);
                 # each message is still all-or-nothing, in request order.
                 work: list[tuple[str, list[str]]] = []
+                omitted: list[str] = []  # no folder, no .error: looked up below
                 for position, message_id in enumerate(ids[:complete]):
                     resumed = partial if position == 0 else None
-                    self._take_complete(message_id, layout.get(message_id), resumed, work)
+                    folder = layout.get(message_id)
+                    self._take_complete(message_id, folder, resumed, work, omitted)
                 names: tuple[str, ...] = ()
                 if truncation is not None:
                     message_id = ids[complete]
                     before = partial.names if (complete == 0 and partial is not None) else ()
                     names = self._take_members(message_id, got, before, work)
-                await self._extract(archive, work, ids[:complete], at_risk)
-                if truncation is None:
-                    return [], None
-                m = complete
+                await self._extract(archive, work, ids[:complete], at_risk, omitted)
+            await self._check_omitted(omitted, at_risk)
+            if truncation is None:
+                return [], None
+            m = complete
             # The archive is gone; finish message m with calls of our own.
             if m > 0 and not names:
                 return ids[m:], None  # nothing of it yet: it opens the next request
             count = await self._attachment_count(message_id)
             if len(names) >= count:
                 logger.debug("batch: %s completed by a truncated response", message_id)
+                self.incomplete.pop(message_id, None)
                 if self.mark_as_read:
                     await self._mark_read(message_id)
                 return ids[m + 1 :], None
@@ -361,20 +410,21 @@ class _Job:
         folder: BatchFolder | None,
         partial: _Partial | None,
         work: list[tuple[str, list[str]]],
+        omitted: list[str],
     ) -> None:
-        """Record a message the response holds completely: its error, or its members to
-        extract (added to ``work``)."""
+        """Record a message the response holds completely: its error, its members to
+        extract (added to ``work``), or, when the archive has nothing of it, ``omitted``."""
         if folder is not None and folder.error is not None:
             self.errors[message_id] = folder.error or "the gateway reported an error"
             self.files.pop(message_id, None)
-            return
-        if folder is None and partial is not None:
-            self.errors[message_id] = (
-                "the gateway stopped returning this message after a truncated response"
-            )
-            self.files.pop(message_id, None)
+            self._discard(message_id)
             return
         members = folder.attachments if folder is not None else ()
+        if not members:
+            # Without a .error the archive says nothing: a message with no attachment, or
+            # one the gateway left out (after a truncation, with the files we have of it).
+            omitted.append(message_id)
+            return
         before = partial.names if partial is not None else ()
         self._take_members(message_id, members, before, work)
 
@@ -408,16 +458,19 @@ class _Job:
         work: list[tuple[str, list[str]]],
         complete: Sequence[str],
         at_risk: dict[str, None],
+        omitted: Sequence[str],
     ) -> None:
         """Extract every message of ``work`` in one pass, each into its own directory.
 
         Each message is all or nothing (`extract_zip_groups`); ``complete`` messages leave
-        ``at_risk`` once they and every message before them are on disk, even on failure.
+        ``at_risk`` (and ``incomplete``) once they and every message before them are on
+        disk, even on failure; ``omitted`` ones stay until `_check_omitted` has seen them.
         """
         todo = [(message_id, names) for message_id, names in work if names]
         done: list[list[ExtractedMember]] = []
         try:
             if todo:
+                await self._make_directories([message_id for message_id, _ in todo])
                 await extract_zip_groups(
                     archive.path,
                     [
@@ -439,29 +492,102 @@ class _Job:
                     DownloadedFile(path=m.path, name=safe_filename(m.name[prefix:]), size=m.size)
                     for m in extracted
                 )
+                self.incomplete[message_id].files.extend(m.path for m in extracted)
             written = {message_id for (message_id, _), _ in zip(todo, done, strict=False)}
             pending = {message_id for message_id, _ in todo} - written
             for message_id in complete:
                 if message_id in pending:
                     break  # this one failed: it and every message after it stay at risk
-                at_risk.pop(message_id, None)
+                if message_id not in omitted:
+                    at_risk.pop(message_id, None)
+                    self.incomplete.pop(message_id, None)  # all its files are on disk
+
+    async def _make_directories(self, message_ids: Sequence[str]) -> None:
+        """Create the messages' directories, noting the ones made (see `roll_back`)."""
+        written = [self.incomplete.setdefault(i, _Written()) for i in message_ids]
+        paths = [self.dest / safe_message_dirname(i) for i in message_ids]
+
+        def make() -> None:
+            for path, record in zip(paths, written, strict=True):
+                ensure_directory(path, record.directories)
+
+        await anyio.to_thread.run_sync(make)
+
+    async def _check_omitted(self, message_ids: Sequence[str], at_risk: dict[str, None]) -> None:
+        """Tell a message without attachments from one the archive left out (an error).
+
+        The archive has no folder and no ``.error`` for either, so each is looked up (one
+        GET, unless its attachment count is known already). A left-out message the gateway
+        may have marked read is marked unread again; its files, if a truncated response
+        brought some, are removed.
+        """
+        for message_id in message_ids:
+            try:
+                count = await self._attachment_count(message_id)
+            except NotFoundError:
+                count = -1
+            if count == 0:
+                self.files[message_id] = []  # nothing to download: a success
+                self.incomplete.pop(message_id, None)
+            else:
+                self.errors[message_id] = (
+                    "the gateway does not know this message (it left it out of the archive)"
+                    if count < 0
+                    else f"the gateway left this message out of the archive although it has "
+                    f"{count} attachment(s)"
+                )
+                self.files.pop(message_id, None)
+                self._discard(message_id)
+                if self.mark_as_read and count > 0:
+                    await self._unmark([message_id])
+            at_risk.pop(message_id, None)
+
+    def _discard(self, message_id: str) -> None:
+        """Remove what was written of a message that will not be complete.
+
+        Synchronous, so that no cancellation can interrupt it. A file is removed unless it
+        may have replaced one of the user's (``overwrite`` into a directory we did not make).
+        """
+        written = self.incomplete.pop(message_id, None)
+        if written is None:
+            return
+        if not self.overwrite or written.directories:
+            directory = self.dest / safe_message_dirname(message_id)
+            for path in written.files:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                # and the subdirectories the archive's names made, if nothing else is there
+                parent = path.parent
+                while parent != directory and directory in parent.parents:
+                    with contextlib.suppress(OSError):
+                        parent.rmdir()
+                    parent = parent.parent
+        remove_created_directories(written.directories)
+
+    def roll_back(self) -> None:
+        """After a failure: remove every incomplete message, then ``dest`` if we made it."""
+        for message_id in list(self.incomplete):
+            self._discard(message_id)
+        remove_created_directories(self.created)
 
     async def _fallback(self, message_id: str, start: int, count: int) -> None:
         """Fetch attachments ``start..count-1`` one by one, then mark the message read."""
         directory = self.dest / safe_message_dirname(message_id)
-        await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
+        await self._make_directories([message_id])
+        written = self.incomplete[message_id]
         files = self.files.setdefault(message_id, [])
         for index in range(start, count):
             self.requests += 1
-            files.append(
-                await self.session.received.download_attachment(
-                    message_id,
-                    directory,
-                    index=index,
-                    overwrite=self.overwrite,
-                    progress=self._progress_for_body(),
-                )
+            file = await self.session.received.download_attachment(
+                message_id,
+                directory,
+                index=index,
+                overwrite=self.overwrite,
+                progress=self._progress_for_body(),
             )
+            files.append(file)
+            written.files.append(file.path)
+        self.incomplete.pop(message_id, None)
         if self.mark_as_read:
             await self._mark_read(message_id)
 

@@ -33,17 +33,20 @@ import anyio.to_thread
 import httpx
 from attrs import frozen
 
-from ..errors import IntegrityError
-from ..files import (
-    DEFAULT_MAX_TOTAL_SIZE,
+from ..archives import DEFAULT_MAX_TOTAL_SIZE, extract_zip, verify_zip
+from ..atomic import (
     AtomicFile,
     ProgressCallback,
-    extract_zip,
+    sweep_stale_temp_files_once,
+)
+from ..errors import IntegrityError
+from ..filenames import (
+    ensure_directory,
     parse_content_disposition,
+    remove_created_directories,
     resolve_destination,
     safe_filename,
     safe_message_dirname,
-    verify_zip,
 )
 from ..models import DownloadedFile, Folder
 from ..session import quote_id
@@ -424,9 +427,12 @@ async def fetch_archive(
     The body is checked against Content-Length and as a zip archive (every CRC) inside the
     session's consumer, so a short or corrupt archive is fetched again when the call is
     idempotent (the call is made with ``idempotent=True``: both uses, an ``/attachments/all``
-    GET and the batch POST, only read). The temporary file is named like the ones
-    `AtomicFile` leaves behind on a crash, so `remove_stale_temp_files` would clean it up.
+    GET and the batch POST, only read). The temporary file is private (mode 0600) and named
+    like the ones `AtomicFile` leaves behind on a crash: the first fetch into a directory in
+    a process removes those that are stale (`sweep_stale_temp_files_once`).
     ``on_response`` is called with every successful response, before its body is read.
+    The directories made for ``beside`` are removed again when the body (or whatever the
+    caller does with the archive) fails, so a failure leaves no empty directory behind.
     """
     temps: list[AtomicFile] = []
 
@@ -434,7 +440,11 @@ async def fetch_archive(
         if on_response is not None:
             on_response(response)
         file = AtomicFile(
-            beside, expected_size=_decoded_length(response), progress=progress, fsync=False
+            beside,
+            expected_size=_decoded_length(response),
+            progress=progress,
+            fsync=False,
+            mode=0o600,  # scratch: nobody else's business, and thrown away
         )
         temps.append(file)
         await file.open()
@@ -447,9 +457,19 @@ async def fetch_archive(
             raise
         return FetchedArchive(temp, response.status_code, response.headers)
 
-    await anyio.to_thread.run_sync(lambda: beside.parent.mkdir(parents=True, exist_ok=True))
+    created: list[Path] = []  # directories made here, removed again if the caller fails
+
+    def prepare() -> None:
+        ensure_directory(beside.parent, created)
+        sweep_stale_temp_files_once(beside.parent)  # what a crashed run left there
+
+    await anyio.to_thread.run_sync(prepare)
+    succeeded = False
     try:
         yield await session.stream(method, path, consume, params=params, json=json, idempotent=True)
+        succeeded = True
     finally:
         for file in temps:
             file.abort()
+        if not succeeded:
+            remove_created_directories(created)

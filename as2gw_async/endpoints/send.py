@@ -16,7 +16,6 @@ import mimetypes
 import os
 import secrets
 import stat
-import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -28,6 +27,7 @@ import anyio.to_thread
 import httpx
 from attrs import define
 
+from ..atomic import create_scratch_file, scratch_directory
 from ..errors import (
     AS2GatewayError,
     DeliveryFailedError,
@@ -200,8 +200,13 @@ async def _spool(pending: _Pending, budget: int, spooled: list[str]) -> _Part:
     ``budget`` is what the total limit still allows after the other files.
     """
     cap = min(MAX_FILE_SIZE, budget)
-    fd, tmp = await anyio.to_thread.run_sync(partial(tempfile.mkstemp, prefix="as2gw-send-"))
-    spooled.append(tmp)
+
+    def create() -> tuple[int, str]:
+        fd, path = create_scratch_file(scratch_directory(), "send-spool")
+        spooled.append(str(path))  # in the thread: removed even if the caller is cancelled
+        return fd, str(path)
+
+    fd, tmp = await anyio.to_thread.run_sync(create)
     size = 0
     source = pending.source
     try:

@@ -102,3 +102,20 @@ def test_sync_follow_stops_cleanly_on_sigint(
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert all(gateway.is_read(m.as2_message_id) for m in gateway.messages("received"))
+
+
+@pytest.mark.as2gw_emulator(seed_messages=2)
+def test_sync_max_total_size_skips_a_bigger_message_without_fetching_it(
+    run: Run, as2gw_gateway: Gateway, tmp_path: Path
+) -> None:
+    ids = [m.as2_message_id for m in as2gw_gateway.messages("received")]
+    big = as2gw_gateway.deliver(attachments=[("big.bin", b"B" * 200_000)])
+    batches = as2gw_gateway.stats.as_dict()["routes"].get("batch", 0)
+    result = run("sync", str(tmp_path), "--max-total-size", "100000")
+    assert result.exit_code == 7
+    assert "max_total_size" in one_line_error(result)
+    assert sorted(ids_of(json_lines(result.stdout))) == sorted(ids)
+    assert not as2gw_gateway.is_read(big)
+    # one download and one mark-read batch for the two small ones; none for the big one
+    assert as2gw_gateway.stats.as_dict()["routes"].get("batch", 0) == batches + 2
+    assert ids_of(json_lines(run("sync", str(tmp_path)).stdout)) == [big]

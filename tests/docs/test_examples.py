@@ -1,8 +1,8 @@
 """Every program in ``examples/`` runs here against the emulator, so the docs cannot drift.
 
-The docs include these files with pymdownx.snippets (``--8<-- "examples/x.py"``), so the
-code a reader sees is the code tested here. `test_every_example_is_tested` fails when an
-example is added without a test.
+The docs show these files written out (``<!-- example: examples/x.py -->`` before the
+block, checked equal by `test_docs_blocks.py`), so the code a reader sees is the code tested
+here. `test_every_example_is_tested` fails when an example is added without a test.
 """
 
 from __future__ import annotations
@@ -468,7 +468,26 @@ def test_with_emulator_runs_in_a_users_project(tmp_path: Path) -> None:
 # -- every example has a test --------------------------------------------------------------
 
 
+@covers("ecgrid_emulator_tour")
+async def test_ecgrid_emulator_tour(load_example: Load) -> None:
+    state = await load_example("ecgrid_emulator_tour").main()
+    assert len(state.pending()) == 31
+    assert state.stats.confirms == 1
+
+
 def test_every_example_is_tested() -> None:
     examples = {p.stem for p in EXAMPLES.glob("*.py")}
     assert examples - TESTED == set(), "examples without a test in tests/docs/"
     assert TESTED - examples == set(), "tests of examples that do not exist"
+
+
+@covers("mft_emulator_tour")
+def test_mft_emulator_tour(load_example: Load, tmp_path: Path) -> None:
+    emu = load_example("mft_emulator_tour").main(tmp_path)
+    assert (tmp_path / "attachment.bin").stat().st_size == 2048
+    assert emu.store_stats.authorization_headers == 1
+    assert emu.store_stats.resets == 1
+    assert emu.store_stats.expired == 1
+    assert emu.stats.faults["503"] == 2
+    [message] = emu.gateway.messages("inbox")
+    assert not message.api_fetched

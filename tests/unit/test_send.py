@@ -340,7 +340,7 @@ async def test_spooled_streams_are_removed_afterwards(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setenv("AS2GW_SCRATCH_DIR", str(tmp_path))  # spooled here, never in /tmp
 
     async def stream() -> AsyncIterator[bytes]:
         yield b"abc"

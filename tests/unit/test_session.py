@@ -187,7 +187,7 @@ async def test_retry_after_is_honoured(
         slept.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr("as2gw_async.session.anyio.sleep", fake_sleep)
+    monkeypatch.setattr("as2gw_async._core.session.anyio.sleep", fake_sleep)
     route = router.get("/ping")
     route.side_effect = [httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200)]
     await session.request("GET", "/ping")
