@@ -41,7 +41,11 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "auth": (
         "as2gw_async/auth.py",
-        ("tests/unit/test_auth.py", "tests/unit/test_auth_expiry.py"),
+        (
+            "tests/unit/test_auth.py",
+            "tests/unit/test_auth_expiry.py",
+            "tests/unit/test_core_session.py",
+        ),
     ),
     "paging": (
         "as2gw_async/endpoints/_paging.py",
@@ -53,22 +57,46 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_batch.py",
             "tests/unit/test_batch_mark_read.py",
             "tests/unit/test_batch_rollback.py",
+            "tests/unit/test_batch_safety.py",
+            "tests/unit/test_scratch_files.py",
         ),
     ),
-    "files": (
-        "as2gw_async/files.py",
+    "atomic": (
+        "as2gw_async/atomic.py",
         (
             "tests/unit/test_files.py",
-            "tests/unit/test_files_properties.py",
             "tests/unit/test_files_durability.py",
             "tests/unit/test_downloads_files.py",
+        ),
+    ),
+    "archives": (
+        "as2gw_async/archives.py",
+        (
+            "tests/unit/test_files.py",
+            "tests/unit/test_files_durability.py",
+            "tests/unit/test_zip_verification.py",
+            "tests/unit/test_downloads_files.py",
+        ),
+    ),
+    "filenames": (
+        "as2gw_async/filenames.py",
+        ("tests/unit/test_files.py", "tests/unit/test_files_properties.py"),
+    ),
+    "journal": (
+        "as2gw_async/journal/file.py",
+        (
+            "tests/unit/test_journal_file.py",
+            "tests/integration/test_inbox_journal_gaps.py",
+            "tests/integration/test_inbox_journal_compat.py",
         ),
     ),
     "inbox": (
         "as2gw_async/inbox.py",
         (
+            "tests/unit/test_inbox_mailbox.py",
             "tests/unit/test_inbox_verify.py",
             "tests/integration/test_inbox_consumer.py",
+            "tests/integration/test_inbox_adopt_and_size.py",
             "tests/integration/test_inbox_journal_gaps.py",
         ),
     ),

@@ -5,11 +5,13 @@ Each test names the mutant of ``auth.py`` it kills (issue 19).
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pytest
 
-from as2gw_async.auth import TokenManager, parse_expiry
+from as2gw_async.auth import Grant, Token, TokenManager, parse_expiry
+from as2gw_async.errors import InvalidTokenError
 
 
 class FakeClock:
@@ -107,3 +109,38 @@ async def test_repr_shows_the_expiry_never_the_token() -> None:
     await tokens.get()
     assert repr(tokens) == "<TokenManager expires_at=4600.0>"
     assert "SECRET" not in repr(tokens) + repr(tokens.token)
+
+
+async def test_refreshes_are_counted_and_a_failed_refresh_says_why_then_authorizes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # kills: `self.refreshes += 1` -> `= 1`, and the refresh-failure log line losing its
+    # text or its reason (found by tools/mutation.py on the shared core's auth.py)
+    clock = FakeClock(0.0)
+    authorized: list[str] = []
+    refreshed: list[str] = []
+    fail = False
+
+    async def authorize() -> Grant:
+        authorized.append(f"a{len(authorized)}")
+        return Grant(authorized[-1], clock.now + 1000.0, refresh_token="r")
+
+    async def refresh(stale: Token) -> Grant:
+        if fail:
+            raise InvalidTokenError("the gateway issued a token that cannot be sent")
+        refreshed.append(f"f{len(refreshed)}")
+        return Grant(refreshed[-1], clock.now + 1000.0, refresh_token="r")
+
+    tokens = TokenManager(authorize, refresh=refresh, clock=clock)
+    assert await tokens.get() == "a0"
+    for expected in ("f0", "f1"):
+        clock.now += 750.0  # inside the 300 s margin of a 1000 s token
+        assert await tokens.get() == expected
+    assert tokens.refreshes == 2
+    fail = True
+    clock.now += 750.0
+    with caplog.at_level(logging.INFO, logger="as2gw_async"):
+        assert await tokens.get() == "a1"
+    assert tokens.authorizations == 2
+    assert tokens.refreshes == 2
+    assert caplog.messages == ["token refresh failed (InvalidTokenError); authorizing again"]
