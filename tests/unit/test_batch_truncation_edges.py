@@ -14,7 +14,7 @@ import pytest
 import respx
 
 import as2gw_async as gw
-from as2gw_async.endpoints.batch import batch_download
+from as2gw_async.endpoints.batch import batch_download, mark_read, parse_truncation_index
 from as2gw_async.files import safe_message_dirname
 
 from .conftest import FAR_EXPIRY_MS, TOKEN
@@ -154,3 +154,57 @@ async def test_a_mark_unread_that_keeps_failing_is_logged(
         prefix = f"batch: could not mark {mid} unread again after a failed download: "
         assert warning.startswith(prefix)
         assert warning.endswith("Service Unavailable")  # and why
+
+
+@pytest.mark.parametrize(("header", "shown"), [(None, "missing"), ("(a,b)", "'(a,b)'"), ("", "''")])
+def test_a_malformed_truncation_index_is_quoted_with_the_expected_form(
+    header: str | None, shown: str
+) -> None:
+    # kills: the mutants of the error's text (what was received, what was expected)
+    with pytest.raises(gw.IntegrityError) as info:
+        parse_truncation_index(header)
+    assert str(info.value) == (
+        f"206 Partial Content with a malformed X-Batch-Truncation-Index header ({shown}); "
+        "expected '(message,attachment)', e.g. '(1,2)'"
+    )
+
+
+async def test_an_empty_error_entry_still_says_the_gateway_reported_an_error(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # kills: the mutants of the default error text for an empty `<id>/.error`
+    ids = [fake.add("<a@x>", K), "<bad@x>"]
+    entries = [(f"{ids[0]}/file0.bin", fake.messages[ids[0]][0][1]), ("<bad@x>/.error", b"")]
+    fake.batch_override = lambda _request: httpx.Response(200, content=zip_bytes(entries))
+    result = await batch_download(session, ids, dest)
+    assert result.errors == {"<bad@x>": "the gateway reported an error"}
+    check_result(result, fake, ids[:1])
+
+
+async def test_mark_read_resumes_after_each_truncation_at_the_message_it_names(
+    session: gw.Session, fake: FakeGateway, tmp_path: Path
+) -> None:
+    # kills: the truncation ignored (`truncation = None`, `or True`), read from the wrong
+    # field (`truncation[1]`), and the oversized message's GET aimed at `pending[1]`
+    fake.limit = 100
+    small = [fake.add(f"<s{n}@x>", 40) for n in range(3)]
+    huge = fake.add("<huge@x>", 80, 80)
+    tail = fake.add("<tail@x>", 10)
+    ids = [*small, huge, tail]
+    marked = await mark_read(session, ids, scratch_dir=tmp_path)
+    assert sorted(marked) == sorted(ids)
+    assert fake.read == set(ids)
+    # each truncation (m, i) resumes at message m; a message that opens a request and
+    # still overflows it is marked with a GET of its own
+    assert fake.batches == [ids, ids[1:], ids[2:], ids[3:], ids[4:]]
+    assert [c for c in fake.calls if c != "batch"] == ["get <s2@x> mark", "get <huge@x> mark"]
+
+
+async def test_mark_read_leaves_out_an_id_the_archive_omits_and_the_gateway_does_not_know(
+    session: gw.Session, fake: FakeGateway, tmp_path: Path
+) -> None:
+    # kills: `_mark_one` answering True on a 404
+    known = fake.add("<known@x>", 10)
+    entries = [(f"{known}/file0.bin", fake.messages[known][0][1])]  # no .error for the ghost
+    fake.batch_override = lambda _request: httpx.Response(200, content=zip_bytes(entries))
+    assert await mark_read(session, ["<ghost@x>", known], scratch_dir=tmp_path) == [known]
