@@ -281,6 +281,31 @@ class AtomicFile:
             self._write_raw(chunk)
         self._account(size)  # in the event loop: progress callbacks never run in a thread
 
+    async def truncate(self, size: int) -> None:
+        """Cut the temporary file back to its first *size* bytes and write on from there.
+
+        For a download resumed at *size* (an HTTP ``Range``) or restarted (``0``) after the
+        body broke off: the bytes already verified stay, the rest is thrown away. Not
+        available with ``sha256=True`` (a digest cannot be rewound).
+        """
+        if self._state != _OPEN or self._file is None:
+            raise RuntimeError(f"cannot truncate {self!r}")
+        if not 0 <= size <= self.bytes_written:
+            raise ValueError(f"cannot truncate {self.bytes_written} bytes to {size}")
+        if self._hasher is not None:
+            raise RuntimeError("cannot truncate a file that keeps a SHA-256")
+        if size == self.bytes_written:
+            return
+        file = self._file
+
+        def cut() -> None:
+            file.flush()
+            file.truncate(size)
+            file.seek(size)
+
+        await anyio.to_thread.run_sync(cut)
+        self.bytes_written = size
+
     async def commit(
         self, expected_size: int | None = None, *, expected_sha256: str | None = None
     ) -> Path:

@@ -10,10 +10,14 @@ Our exception hierarchy:
     + AuthenticationError ..... 401
     + PermissionDeniedError ... 403
     + NotFoundError ........... 404
+    + PayloadTooLargeError .... 413 (a send the gateway found too big)
+    + UnprocessableEntityError  422 (a well-formed request the gateway refused: unknown
+                                partner, invalid fields)
     + RateLimitError .......... 429
     + InternalServerError ..... 5xx
     + RedirectError ........... a 3xx the session will not follow (another host, a downgrade)
   + LimitExceededError ........ a send over the documented limits, raised before any byte leaves
+  + InvalidFilterError ........ list filters the gateway would silently ignore (also ValueError)
   + DeliveryFailedError ....... the gateway gave up sending a message
   + DeliveryTimeoutError ...... wait_for_delivery ran out of time
   + IntegrityError ............ a body or archive that is short, corrupt or unsafe
@@ -21,9 +25,16 @@ Our exception hierarchy:
     + BodyTooLargeError ....... a body that decodes past the session's cap (not retried)
   + MalformedResponseError .... a successful answer the client cannot read (bad JSON)
   + InvalidTokenError ......... the gateway issued a token that cannot travel in a header
+  + InvalidDataError .......... a successful JSON answer that does not fit the data model
+  | + InvalidRecordError ...... one record of it (a page's other records are still good)
+  + InconsistentListingError .. pages that do not add up to the listing's total
   + InsecureTransportError .... credentials would cross plain http to a remote host
   + NotADirectoryDestinationError  a download's directory is a file (also NotADirectoryError)
   + JournalMismatchError ...... an inbox journal that belongs to another gateway or account
+  + JournalDatabaseError ...... the inbox journal's database refused a statement
+    + JournalUnavailableError . the journal's database stayed unreachable (after waiting)
+  + ClaimLostError ............ another consumer took over a message this one was storing
+  + AsyncBackendError ......... a part that runs only under asyncio was used under trio
 
 Every v1 `APIStatusError` is built by `make_status_error`, the one place that turns a
 response into an exception; each other gateway has its own such function, and the shared
@@ -49,24 +60,34 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AS2GatewayError",
+    "AsyncBackendError",
     "AuthenticationError",
     "BadRequestError",
     "BodyTooLargeError",
+    "ClaimLostError",
     "ContentEncodingError",
     "DeliveryFailedError",
     "DeliveryTimeoutError",
+    "InconsistentListingError",
     "InsecureTransportError",
     "IntegrityError",
     "InternalServerError",
+    "InvalidDataError",
+    "InvalidFilterError",
+    "InvalidRecordError",
     "InvalidTokenError",
+    "JournalDatabaseError",
     "JournalMismatchError",
+    "JournalUnavailableError",
     "LimitExceededError",
     "MalformedResponseError",
     "NotADirectoryDestinationError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
     "RedirectError",
+    "UnprocessableEntityError",
     "make_status_error",
 ]
 
@@ -133,6 +154,18 @@ class NotFoundError(APIStatusError):
     """404: no such message, attachment, station or partner."""
 
 
+class PayloadTooLargeError(APIStatusError):
+    """413: the request body (a send) is bigger than the gateway accepts."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the gateway understood the request and refused it (unknown partner or station,
+    invalid fields: see ``field_errors``)."""
+
+    #: The gateway's per-field reasons (``{"field": "reason"}``), when it sent any.
+    field_errors: tuple[dict[str, str], ...] = ()
+
+
 class RateLimitError(APIStatusError):
     """429: too many requests, still refused after the retries the policy allows."""
 
@@ -155,6 +188,11 @@ class LimitExceededError(AS2GatewayError, ValueError):
         super().__init__(message)
         self.limit = limit
         self.file = file
+
+
+class InvalidFilterError(AS2GatewayError, ValueError):
+    """A combination of list filters the gateway would silently ignore part of; raised
+    before any request, so a listing never quietly returns more than was asked for."""
 
 
 class DeliveryFailedError(AS2GatewayError):
@@ -225,11 +263,34 @@ class JournalMismatchError(AS2GatewayError):
     """An inbox ``dest_dir`` (its journal) belongs to another gateway or account."""
 
 
+class JournalDatabaseError(AS2GatewayError):
+    """The inbox journal's database refused a statement (permissions, a newer schema)."""
+
+
+class JournalUnavailableError(JournalDatabaseError):
+    """The inbox journal's database could not be reached, after waiting as configured."""
+
+
+class ClaimLostError(AS2GatewayError):
+    """A message's claim passed to another consumer (its lease expired) before this one
+    journaled it as stored: it is not handed over here. ``message_ids``: the ids."""
+
+    def __init__(self, message: str, *, message_ids: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message_ids = tuple(message_ids)
+
+
+class AsyncBackendError(AS2GatewayError, RuntimeError):
+    """A part that runs only under asyncio (its driver is asyncio-only) was used under trio."""
+
+
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    413: PayloadTooLargeError,
+    422: UnprocessableEntityError,
     429: RateLimitError,
 }
 
@@ -290,3 +351,41 @@ class NotADirectoryDestinationError(AS2GatewayError, NotADirectoryError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class InvalidDataError(AS2GatewayError):
+    """A successful JSON answer that does not fit the data model (a page without
+    ``totalRecords``, a message without its id). ``endpoint`` names the call, e.g.
+    ``"GET /message/received"``; ``reason`` says what did not fit."""
+
+    def __init__(self, message: str, *, endpoint: str | None, reason: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.reason = reason
+
+
+class InvalidRecordError(InvalidDataError):
+    """One record of a listing (``index`` on its page) or one message that does not fit
+    the model. ``as2_message_id`` is its id when that much could be read, else None."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None,
+        reason: str,
+        index: int | None = None,
+        as2_message_id: str | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, reason=reason)
+        self.index = index
+        self.as2_message_id = as2_message_id
+
+
+class InconsistentListingError(AS2GatewayError):
+    """A paged listing that does not add up: pages repeating what was already listed, or
+    empty before the total it announced. Raised after a bounded number of requests."""
+
+    def __init__(self, message: str, *, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint

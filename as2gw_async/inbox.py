@@ -61,7 +61,7 @@ _JOURNAL = "journal.jsonl"
 _STAGING = "staging"
 _REJECTED = "rejected"
 _LOCK = "lock"
-#: Ids looked up in the journal and claimed at a time while the listing goes on.
+#: Ids looked up in the journal at a time while the listing goes on.
 _GROUP = 100
 #: Acknowledgements sent at a time.
 _ACK_IDS = 100
@@ -409,16 +409,15 @@ class InboxConsumer:
                     self._to_mark.append(item.id)
             elif item.id not in self._handed:  # else: handed over in this run, not done yet
                 candidates.append(item)
-        claimed = set(await self._journal.claim([i.id for i in candidates]))
         for item in candidates:
-            if item.id not in claimed:
-                continue  # another consumer has it
             size = item.size
             if size is not None and size > self.max_total_size:
                 await self._refuse(item.id, size)
                 continue
             final = self.dest_dir / files.safe_message_dirname(item.id)
             if await anyio.to_thread.run_sync(final.is_dir):
+                if not await self._journal.claim([item.id]):
+                    continue  # another consumer has it
                 adopted = await self._adopt(item, final)
                 if adopted is not None:
                     await out.send(adopted)
@@ -454,6 +453,12 @@ class InboxConsumer:
     async def _fetch_chunk(
         self, chunk: list[WaitingItem], out: MemoryObjectSendStream[Delivered | _Failed]
     ) -> None:
+        # Claimed now, not when listed: consumers sharing a journal split the work as they
+        # fetch, and a message finished meanwhile by another one is not fetched again.
+        granted = set(await self._journal.claim([i.id for i in chunk]))
+        chunk = [i for i in chunk if i.id in granted]
+        if not chunk:
+            return
         staging = self._staging / f"{time.time_ns():x}-{id(chunk):x}"
         await anyio.to_thread.run_sync(staging.mkdir)
         stored: list[Delivered] = []

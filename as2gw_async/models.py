@@ -17,6 +17,8 @@ from typing import Generic, TypeVar, Union
 
 from attrs import define, field
 
+from .errors import InvalidRecordError
+
 __all__ = [
     "AS2Message",
     "Attachment",
@@ -155,10 +157,17 @@ class AS2Message:
 
 @define(frozen=True)
 class Page(Generic[T]):
-    """One page of a list endpoint (spec 3.5): ``total_records`` matches, ``records`` here."""
+    """One page of a list endpoint (spec 3.5): ``total_records`` matches, ``records`` here.
+
+    ``bad_records`` holds the records of the page that did not fit the model and were
+    skipped (see ``on_bad_record``): the page held ``len(records) + len(bad_records)``.
+    """
 
     total_records: int
     records: tuple[T, ...] = ()
+    bad_records: tuple[InvalidRecordError, ...] = field(
+        default=(), kw_only=True, eq=False, metadata={"json": False}
+    )
 
     def __len__(self) -> int:
         return len(self.records)

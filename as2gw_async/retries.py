@@ -13,7 +13,7 @@ import time
 import httpx
 from attrs import define, field, validators
 
-from .errors import IntegrityError
+from .errors import APIStatusError, IntegrityError, InternalServerError, RateLimitError
 
 __all__ = ["RetryPolicy"]
 
@@ -62,6 +62,11 @@ class RetryPolicy:
             return response.status_code == 429 and 429 in self.retry_statuses
         if error is None:
             return False
+        if isinstance(error, APIStatusError):
+            status = _status_meant(error)
+            if idempotent:
+                return status in self.retry_statuses
+            return status == 429 and 429 in self.retry_statuses
         if not idempotent:
             return isinstance(error, _NOT_SENT_ERRORS)
         if isinstance(error, IntegrityError):
@@ -92,3 +97,15 @@ def _parse_retry_after(response: httpx.Response | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _status_meant(error: APIStatusError) -> int:
+    """The HTTP status an error answer stands for: its own, or for an error envelope inside
+    a 2xx (ECGrid's ``success: false``), the one its class names (never-retried 400 else)."""
+    if error.status_code >= 400:
+        return error.status_code
+    if isinstance(error, RateLimitError):
+        return 429
+    if isinstance(error, InternalServerError):
+        return 500
+    return 400

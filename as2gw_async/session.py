@@ -12,7 +12,6 @@ import logging
 import os
 import ssl
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import httpx
 
@@ -28,6 +27,7 @@ from ._core.session import (
     SessionStats,
     default_error,
 )
+from ._core.urls import quote_id
 from .auth import Grant, parse_expiry
 from .errors import AuthenticationError, MalformedResponseError
 from .models import AS2Message, PartnerType, SendReceipt, Upload
@@ -50,11 +50,6 @@ __all__ = [
 logger = logging.getLogger("as2gw_async")
 
 DEFAULT_BASE_URL = "https://api.as2gateway.com/v1"
-
-
-def quote_id(value: str) -> str:
-    """Percent-encode one path segment: an AS2 id like ``<a/b@c>`` becomes ``%3Ca%2Fb%40c%3E``."""
-    return quote(value, safe="")
 
 
 class Session(BaseSession):

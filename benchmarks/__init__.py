@@ -18,6 +18,10 @@ SCENARIOS: dict[str, str] = {
     "large": "benchmarks.large",
     "bulk": "benchmarks.bulk",
     "drain": "benchmarks.drain",
+    "ratelimit": "benchmarks.ratelimit",
     "paging": "benchmarks.paging",
+    "structuring": "benchmarks.structuring",
     "auth": "benchmarks.auth_storm",
+    "ecgrid": "benchmarks.ecgrid",
+    "mft": "benchmarks.mft_presigned",
 }

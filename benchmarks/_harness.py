@@ -56,6 +56,8 @@ class Config:
     verbose: bool = True
     #: before each scenario, wait up to this many seconds for other processes to go quiet
     wait_quiet: float = 0.0
+    #: messages of the ``ratelimit`` drain (None: 5,000, or 300 with ``quick``)
+    ratelimit_messages: int | None = None
 
     def log(self, text: str) -> None:
         """Progress on stderr (stdout stays clean for piping)."""

@@ -37,7 +37,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, TypeVar, Union
+from typing import Any, TypedDict, TypeVar, Union
 
 import anyio
 import httpx
@@ -51,6 +51,7 @@ from ..errors import (
     AS2GatewayError,
     ContentEncodingError,
     IntegrityError,
+    RateLimitError,
     RedirectError,
     make_status_error,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "BodyFactory",
     "ErrorFunction",
     "RequestContent",
+    "SessionOptions",
     "SessionStats",
     "default_error",
 ]
@@ -98,6 +100,24 @@ _UPGRADE_STATUSES = (307, 308)
 def default_error(response: httpx.Response, body: bytes) -> APIStatusError | None:
     """The error for an error status (status class, the body's ``message``); None for 2xx."""
     return None if response.is_success else make_status_error(response)
+
+
+class SessionOptions(TypedDict, total=False):
+    """The keyword options every gateway's session takes and hands to `BaseSession` as they
+    are (``**options: Unpack[SessionOptions]``), so each option is declared once."""
+
+    timeout: float | httpx.Timeout
+    limits: httpx.Limits
+    max_retries: int
+    retry_policy: RetryPolicy | None
+    rate_limit: RateLimit | None
+    token_refresh_margin: float
+    allow_insecure_http: bool
+    verify: ssl.SSLContext | str | bool
+    http_client: httpx.AsyncClient | None
+    transport: Transport
+    deadline: float | None
+    max_decoded_size: int | None
 
 
 @define
@@ -473,7 +493,21 @@ class BaseSession:
                     raise _Redirect(response)
                 if response.is_success:
                     self._prepare_body(call, response)
-                    return await call.consume(response)
+                    try:
+                        return await call.consume(response)
+                    except APIStatusError as exc:
+                        # An error envelope inside a 2xx: retried like the status it names.
+                        failures += 1
+                        if isinstance(exc, RateLimitError):
+                            self.stats.rate_limited += 1
+                        retry = self._retry.should_retry(
+                            failures, idempotent=call.idempotent, error=exc
+                        )
+                        if not retry:
+                            raise
+                        reason = f"{type(exc).__name__} in a {response.status_code} answer"
+                        await self._pause(failures, call, reason, response)
+                        continue
                 await response.aread()
             except (httpx.TransportError, httpx.DecodingError, IntegrityError) as exc:
                 error: Exception = exc

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import quote
 
 import httpx
 
 from ..errors import InsecureTransportError
 
-__all__ = ["check_base_url", "https_upgrade", "is_loopback"]
+__all__ = ["check_base_url", "https_upgrade", "is_loopback", "quote_id"]
+
+
+def quote_id(value: str) -> str:
+    """Percent-encode one path segment: an AS2 id like ``<a/b@c>`` becomes ``%3Ca%2Fb%40c%3E``."""
+    return quote(value, safe="")
 
 
 def is_loopback(host: str) -> bool:

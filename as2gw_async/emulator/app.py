@@ -373,6 +373,8 @@ class _EmulatorApp:
             raise _BadRequest(f"Invalid value for sortDir: {sort_dir!r} (asc or desc)")
         page_offset = _int_param(request, "pageOffset", 0, 0, None)
         page_length = _int_param(request, "pageLength", 10, 1, 100)
+        if self.gw.max_page_length is not None:
+            page_length = min(page_length, self.gw.max_page_length)
         kwargs: dict[str, Any] = {}
         if folder == "queued":
             kwargs["query"] = _str_param(request, "query")
@@ -796,6 +798,7 @@ def _config(gw: Gateway) -> dict[str, Any]:
         "retryInterval": gw.retry_interval,
         "maxAttempts": gw.max_attempts,
         "tokenTtl": gw.token_ttl,
+        "maxPageLength": gw.max_page_length,
         "faults": gw.faults is not None,
     }
 
@@ -820,6 +823,9 @@ def _apply_config(gw: Gateway, data: dict[str, Any]) -> None:
         gw.max_attempts = int(data["maxAttempts"])
     if "tokenTtl" in data:
         gw.token_ttl = float(data["tokenTtl"])
+    if "maxPageLength" in data:
+        cap = data["maxPageLength"]
+        gw.max_page_length = None if cap is None else int(cap)
 
 
 def _fault_plan(data: Any) -> FaultPlan | None:

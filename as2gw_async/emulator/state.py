@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import math
+import operator
 import random
 import secrets
 import threading
@@ -347,6 +348,10 @@ class Gateway:
         self.latency: float = 0.0
         #: ``(requests, window_seconds)`` per account, or None; beyond it: 429 + Retry-After
         self.rate_limit: tuple[int, float] | None = None
+        #: serve at most this many records a list page whatever ``pageLength`` asks (the page
+        #: number then counts in pages of this size): a non-conforming server, for clients'
+        #: tests; None (the default) follows the spec
+        self.max_page_length: int | None = None
         #: a :class:`FaultPlan`, or None (the default): no faults
         self.faults: FaultPlan | None = None
         self.stats = Stats()
@@ -837,16 +842,12 @@ class Gateway:
                 soon = self.clock() + self.processing_window
                 records = [m for m in records if m.stopped or m.next_attempt_at > soon]
 
-            def key(m: Message) -> tuple[Any, int]:
-                if sort_col == "receiverId":
-                    return (m.partner, m.seq)
-                if sort_col == "senderId":
-                    return (m.station, m.seq)
-                if sort_col == "subject":
-                    return (m.subject or "", m.seq)
-                return (m.persisted_timestamp, m.seq)
-
-            records.sort(key=key, reverse=(sort_dir == "desc"))
+            # Sorted by (column, seq) in two stable passes with C-level keys (the list
+            # endpoints re-sort the folder on every page): by seq in the direction asked,
+            # then by the column; equal columns keep their seq order.
+            desc = sort_dir == "desc"
+            records.sort(key=_BY_SEQ, reverse=desc)
+            records.sort(key=_SORT_KEYS.get(sort_col, _SORT_KEYS[""]), reverse=desc)
             start = page_offset * page_length
             return len(records), records[start : start + page_length]
 
@@ -972,3 +973,17 @@ def format_retry_after(seconds: float, *, integer: bool) -> str:
     if integer or float(seconds).is_integer():
         return str(max(1, math.ceil(seconds)) if integer else int(seconds))
     return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
+def _subject_key(m: Message) -> str:
+    return m.subject or ""
+
+
+_BY_SEQ = operator.attrgetter("seq")
+#: the sort key of each ``sortCol`` ("" is the default, persistedTimestamp)
+_SORT_KEYS: dict[str, Callable[[Message], Any]] = {
+    "": operator.attrgetter("persisted_timestamp"),
+    "receiverId": operator.attrgetter("partner"),
+    "senderId": operator.attrgetter("station"),
+    "subject": _subject_key,
+}

@@ -1,4 +1,25 @@
-"""The auto-paging iterator behind every folder's ``iter()``, and why it can be trusted.
+"""The auto-paging engine behind every ``iter()`` of every gateway, and why it can be trusted.
+
+The interface (gateway-neutral: it imports no gateway's models, only the shared errors)::
+
+    from as2gw_async.endpoints._paging import Fetched, StopRule, iterate
+
+    async def fetch(page_number: int, page_length: int) -> Fetched[T]:
+        body = ...one request...                       # the gateway's "fetch page n"
+        return Fetched(items=records, size=records_on_the_page, total=total_or_None)
+
+    iterate(fetch, page_length=100, prefetch=16, key=lambda r: r.id,
+            endpoint="GET /message/received", stop=StopRule.TOTAL) -> AsyncIterator[T]
+
+``stop`` is the gateway's stop rule: ``StopRule.TOTAL`` (v1: ``totalRecords``),
+``StopRule.SHORT_PAGE`` (MFT: a page shorter than asked is the last),
+``StopRule.TOTAL_ELSE_SHORT_PAGE`` (ECGrid: the total when a response gives one). ``size``
+counts every record the page held, those the gateway's model layer skipped as bad
+included, so that positions stay right. Without a total, the listing's shifts cannot be
+seen: records are still deduplicated by ``key``, and prefetching may ask for up to
+``prefetch`` pages past the end.
+
+The auto-paging iterator behind every folder's ``iter()``, and why it can be trusted.
 
 The list endpoints page by page *number*: page ``q`` is the records at positions
 ``q*L .. q*L+L-1`` of the listing as it is when the request is served. When the folder
@@ -37,22 +58,37 @@ over the next ``2 * (1 + prefetch)`` pages, lets the last requests finish, and c
 before any record is yielded (so the pipeline drains once per two windows, not once per
 page). No request is ever running while the caller holds a record, and breaking out of
 the loop leaves nothing behind (an async generator must not yield inside a task group).
+
+Listings that do not add up (a hostile or broken server), each bounded and typed:
+
+- a page shorter than asked, before the total: the server caps its pages; the iteration
+  goes on in pages of the cap (page 0 is kept, as it starts at 0 whatever the length; a
+  later short page is fetched again in pages of the cap);
+- pages that bring no record not fetched already while the total holds still (a server
+  ignoring ``pageOffset``, the same page forever with a huge total): after
+  ``_MAX_STALE_PAGES`` such pages in a row (``_MAX_STALLED_FETCHES`` while the listing is
+  changing, when shifts can explain them) the window stops launching, every good record
+  fetched is yielded, and `InconsistentListingError` names the endpoint;
+- an empty page before the total: the same, after ``_MAX_STALE_PAGES`` tries.
+
+A stale page is checked as it arrives, so a broken server costs at most one window of
+requests (``1 + prefetch``) past the last page that brought something new.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 import anyio
 import anyio.abc
-from attrs import define
+from attrs import define, field
 
-from ..errors import AS2GatewayError
-from ..models import Page
+from ..errors import InconsistentListingError
 
-__all__ = ["DEFAULT_PREFETCH", "iterate"]
+__all__ = ["DEFAULT_PREFETCH", "FetchPage", "Fetched", "StopRule", "iterate"]
 
 T = TypeVar("T")
 
@@ -61,8 +97,40 @@ T = TypeVar("T")
 DEFAULT_PREFETCH = 16
 #: Requests in a row that may leave ``covered`` where it was before the iterator gives up.
 _MAX_STALLED_FETCHES = 50
+#: Pages in a row that bring no record not already fetched, while the listing's total holds
+#: still (nothing can explain them), before the listing is declared inconsistent.
+_MAX_STALE_PAGES = 3
 
-FetchPage = Callable[[int, int], Awaitable[Page[T]]]
+
+class StopRule(enum.Enum):
+    """How a gateway's listing says it has ended (the per-gateway stop rule)."""
+
+    #: v1: the listing holds the first response's ``total`` records; a page shorter than
+    #: asked does not end it (a server capping its pages is paged on, in pages of the cap).
+    TOTAL = "total"
+    #: MFT: there is no total; a page shorter than asked is the last one.
+    SHORT_PAGE = "short_page"
+    #: ECGrid: ``TOTAL`` when a response gives a total, else ``SHORT_PAGE``.
+    TOTAL_ELSE_SHORT_PAGE = "total_else_short_page"
+
+
+@define(frozen=True)
+class Fetched(Generic[T]):
+    """One fetched page, as the engine needs it.
+
+    ``items``: the records to yield, in listing order. ``size``: how many records the page
+    held on the server, including any the gateway's model layer skipped as bad (they still
+    take a position, so nothing after them is lost). ``total``: the listing's total if the
+    response gave one, else None.
+    """
+
+    items: Sequence[T]
+    size: int
+    total: int | None = None
+
+
+#: ``fetch(page_number, page_length) -> Fetched``: one request for one page.
+FetchPage = Callable[[int, int], Awaitable[Fetched[T]]]
 
 
 @define
@@ -79,25 +147,103 @@ class _Chunk(Generic[T]):
 class _State(Generic[T]):
     """What the iterator knows: the pages held, the range covered, the listing's shift."""
 
-    baseline: int
-    held: list[_Chunk[T]]
+    fetch: FetchPage[T]
+    key: Callable[[T], Hashable]
+    endpoint: str
+    stop: StopRule
+    page_length: int
+    baseline: float = math.inf
+    held: list[_Chunk[T]] = field(factory=list)
     covered: float = 0
     delta: int = 0
     changed: bool = False
+    #: keys of every record fetched (yielded or held): a page adding none is stale
+    known: set[Hashable] = field(factory=set)
+    stale: int = 0
+    #: the first page number seen to end the listing: nothing past it is fetched
+    end_page: float = math.inf
+    #: set when the listing does not add up: the iterator raises it once it has yielded
+    #: every good record fetched before
+    broken: InconsistentListingError | None = None
+
+    def total_of(self, page: Fetched[T]) -> int | None:
+        """The page's total, if this gateway's stop rule uses one."""
+        if self.stop is StopRule.SHORT_PAGE:
+            return None
+        if page.total is None and self.stop is StopRule.TOTAL:
+            raise InconsistentListingError(
+                f"{self.endpoint} gave a page without its total", endpoint=self.endpoint
+            )
+        return page.total
+
+    def take(self, page: Fetched[T], offset: int, length: int) -> None:
+        """Translate a page to starting positions and hold it (or note what is wrong)."""
+        total = self.total_of(page)
+        if total is not None and self.baseline == math.inf and offset == 0 and not self.held:
+            self.baseline = total
+        delta = 0 if total is None or self.baseline == math.inf else total - int(self.baseline)
+        if delta != self.delta:
+            self.changed = True
+            self.delta = delta
+        first = offset * length
+        size = page.size
+        if total is None:
+            at_end = size < length
+        else:
+            at_end = first + size >= total
+            if size < length and not at_end:  # short, yet the total says more follow
+                self._short(page, offset, length, total)
+                if not (offset == 0 and size):
+                    return
+        if at_end and delta == 0:
+            self.end_page = min(self.end_page, offset)
+        end = math.inf if at_end else first + size - delta
+        self.held.append(_Chunk(first - delta, end, page.items, delta))
+        self._check_fresh(page.items)
+
+    def _short(self, page: Fetched[T], offset: int, length: int, total: int) -> None:
+        """A page shorter than asked before the end: the server caps its pages.
+
+        Later pages are asked for in pages of the cap. Page 0 starts at 0 whatever the
+        length, so it is kept; a later short page is dropped (it may have been served in
+        pages of either size) and fetched again.
+        """
+        if page.size:
+            self.page_length = min(self.page_length, page.size)
+            return
+        self.stale += 1
+        if self.stale >= _MAX_STALE_PAGES:
+            self.broken = InconsistentListingError(
+                f"{self.endpoint} returned an empty page {offset} (of {length}) although "
+                f"its totalRecords is {total}: the listing does not add up",
+                endpoint=self.endpoint,
+            )
+
+    def _check_fresh(self, items: Sequence[T]) -> None:
+        known = self.known
+        before = len(known)
+        known.update(map(self.key, items))
+        if len(known) > before or not items:
+            self.stale = 0
+            return
+        self.stale += 1
+        limit = _MAX_STALLED_FETCHES if self.changed else _MAX_STALE_PAGES
+        if self.stale >= limit:
+            why = (
+                "while the listing kept changing faster than it could be read; try again, "
+                "or page with a filter"
+                if self.changed
+                else "while its total held still (the server seems to ignore pageOffset): "
+                "the listing does not add up"
+            )
+            self.broken = InconsistentListingError(
+                f"{self.endpoint}: {self.stale} pages in a row brought no record not listed "
+                f"already, {why}",
+                endpoint=self.endpoint,
+            )
 
 
-def _chunk(page: Page[T], offset: int, length: int, baseline: int) -> _Chunk[T]:
-    delta = page.total_records - baseline
-    first = offset * length
-    count = len(page.records)
-    at_end = count < length or first + count >= page.total_records
-    end = math.inf if at_end else first + count - delta
-    return _Chunk(first - delta, end, page.records, delta)
-
-
-async def _fetch_window(
-    fetch: FetchPage[T], state: _State[T], *, page_length: int, prefetch: int
-) -> None:
+async def _fetch_window(state: _State[T], *, prefetch: int) -> None:
     """Fetch the page holding the first position not yet covered, and more while calm.
 
     While the listing is unchanged, up to ``1 + prefetch`` requests are in flight and each
@@ -108,7 +254,8 @@ async def _fetch_window(
     anything is yielded. A failed request cancels the others, and its own error is raised
     (not an exception group).
     """
-    start = max(0, int(state.covered) + state.delta) // page_length
+    length = state.page_length
+    start = max(0, int(state.covered) + state.delta) // length
     window = 1 if state.changed or state.held else 1 + prefetch
     horizon = start + (2 * window if window > 1 else 1)
     in_flight: set[int] = set()
@@ -119,8 +266,11 @@ async def _fetch_window(
         while next_offset == start or (
             len(in_flight) < window
             and next_offset < horizon
-            and next_offset * page_length < state.baseline + state.delta
+            and next_offset < state.end_page
+            and next_offset * length < state.baseline + state.delta
             and not state.changed
+            and state.broken is None
+            and state.page_length == length
         ):
             in_flight.add(next_offset)
             tg.start_soon(one, tg, next_offset)
@@ -128,16 +278,12 @@ async def _fetch_window(
 
     async def one(tg: anyio.abc.TaskGroup, offset: int) -> None:
         try:
-            page = await fetch(offset, page_length)
+            page = await state.fetch(offset, length)
+            state.take(page, offset, length)
         except Exception as exc:  # the first error cancels the others and is raised as is
             errors.append(exc)
             tg.cancel_scope.cancel()
             return
-        chunk = _chunk(page, offset, page_length, state.baseline)
-        if chunk.delta != state.delta:
-            state.changed = True
-            state.delta = chunk.delta
-        state.held.append(chunk)
         in_flight.discard(offset)
         launch(tg)
 
@@ -154,13 +300,16 @@ async def iterate(
     page_length: int,
     prefetch: int,
     key: Callable[[T], Hashable],
+    endpoint: str,
+    stop: StopRule = StopRule.TOTAL,
 ) -> AsyncIterator[T]:
     """Every record of a paged listing once, even while it changes (see the module doc).
 
-    ``fetch(page_offset, page_length)`` returns one page; ``key`` identifies a record.
+    ``fetch(page_number, page_length)`` returns one page as `Fetched`; ``key`` identifies a
+    record; ``endpoint`` names the listing in errors; ``stop`` is the gateway's stop rule.
     """
-    first = await fetch(0, page_length)
-    state = _State(first.total_records, [_chunk(first, 0, page_length, first.total_records)])
+    state: _State[T] = _State(fetch, key, endpoint, stop, page_length)
+    state.take(await fetch(0, page_length), 0, page_length)
     held = state.held
     seen: set[Hashable] = set()
     stalled = 0
@@ -183,14 +332,20 @@ async def iterate(
                     yield record
         if state.covered >= state.baseline:
             return
+        if state.broken is not None:
+            raise state.broken
         stalled = 0 if progressed else stalled + 1
         if stalled > _MAX_STALLED_FETCHES:
-            raise AS2GatewayError(
-                f"the listing kept changing faster than it could be read ({stalled} pages "
-                "in a row brought nothing new); try again, or page with a filter"
+            raise InconsistentListingError(
+                f"{endpoint}: the listing kept changing faster than it could be read "
+                f"({stalled} pages in a row brought nothing new); try again, or page with a "
+                "filter",
+                endpoint=endpoint,
             )
         # No task outlives this call: nothing is running while a record is yielded.
-        await _fetch_window(fetch, state, page_length=page_length, prefetch=prefetch)
+        await _fetch_window(state, prefetch=prefetch)
         # Pages beyond a gap are kept only as a shortcut: dropping them is always safe.
         held.sort(key=lambda c: c.start)
+        for dropped in held[2 * (1 + prefetch) + 1 :]:
+            state.known.difference_update(k for k in map(key, dropped.records) if k not in seen)
         del held[2 * (1 + prefetch) + 1 :]

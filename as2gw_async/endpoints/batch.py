@@ -25,6 +25,7 @@ import anyio.to_thread
 import httpx
 from attrs import define, field, frozen
 
+from .._core.bodies import json_body
 from ..archives import (
     DEFAULT_MAX_TOTAL_SIZE,
     BatchFolder,
@@ -597,7 +598,7 @@ class _Job:
         if message_id not in self.counts:
             self.requests += 1
             response = await self.session.request("GET", _message_path(message_id))
-            message = structure(response.json(), AS2Message)
+            message = structure(json_body(response), AS2Message)
             self.counts[message_id] = len(message.attachments)
         return self.counts[message_id]
 

@@ -5,6 +5,13 @@ Each folder has ``list()`` (one page), ``iter()`` (every message, page after pag
 retry. Every query parameter of spec 4.4 is a typed keyword argument, checked before any
 request; message ids are percent-encoded into the path, so ``<a/b@c>`` round-trips.
 
+A listed record that does not fit the model (a missing id, ``"signed": "maybe"``) is
+handled as ``on_bad_record`` says. The default, ``"skip"``, logs it at WARNING, counts it
+in `Page.bad_records` and goes on: the record stays on the gateway untouched (listing
+changes nothing, so nothing is lost), and one broken record cannot stop a drain of every
+other message behind it, run after run. ``"raise"`` raises `InvalidRecordError` instead,
+for callers that would rather stop.
+
 >>> async for m in s.received.iter(unread_only=True):  # doctest: +SKIP
 ...     await process(m)
 ...     await s.received.get(m.as2_message_id, mark_as_read=True)
@@ -13,15 +20,17 @@ request; message ids are percent-encoded into the path, so ``<a/b@c>`` round-tri
 from __future__ import annotations
 
 import builtins
+import operator
 import os
-from collections.abc import AsyncIterator, Hashable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..converter import structure
+from .._core.bodies import json_body
+from ..converter import BadRecordPolicy, check_bad_record_policy, structure, structure_page
 from ..files import DEFAULT_MAX_TOTAL_SIZE, ProgressCallback
 from ..models import AS2Message, BatchResult, Folder, GenericResponse, Page
 from ..session import quote_id
-from ._paging import DEFAULT_PREFETCH, iterate
+from ._paging import DEFAULT_PREFETCH, Fetched, iterate
 from ._params import (
     PartnerTypeArg,
     SortColumn,
@@ -127,27 +136,53 @@ class FolderResource:
     def _message_path(self, as2_message_id: str, suffix: str = "") -> str:
         return f"{self._path}/{quote_id(check_id('as2_message_id', as2_message_id))}{suffix}"
 
-    def _key(self, message: AS2Message) -> Hashable:
-        """What makes a record unique in this folder's listings."""
-        return message.as2_message_id
+    #: What makes a record unique in this folder's listings (a C-level getter: it runs
+    #: twice for every record iterated).
+    _key: Callable[[AS2Message], Hashable] = operator.attrgetter("as2_message_id")
 
     async def get(self, as2_message_id: str) -> AS2Message:
         """One message by its AS2 id; `NotFoundError` if the folder does not hold it."""
-        response = await self._session.request("GET", self._message_path(as2_message_id))
-        return structure(response.json(), AS2Message)
+        path = self._message_path(as2_message_id)
+        response = await self._session.request("GET", path)
+        return structure(json_body(response), AS2Message, endpoint=f"GET {self._path}/{{id}}")
 
-    async def _list(self, params: Mapping[str, str | int | None]) -> Page[AS2Message]:
+    async def _list(
+        self, params: Mapping[str, str | int | None], on_bad_record: BadRecordPolicy
+    ) -> Page[AS2Message]:
         response = await self._session.request("GET", with_query(self._path, params))
-        return structure(response.json(), Page[AS2Message])
+        return structure_page(
+            json_body(response),
+            AS2Message,
+            endpoint=f"GET {self._path}",
+            on_bad_record=check_bad_record_policy(on_bad_record),
+        )
 
-    def _iter(self, params: Params, page_length: int, prefetch: int) -> AsyncIterator[AS2Message]:
+    def _iter(
+        self,
+        params: Params,
+        page_length: int,
+        prefetch: int,
+        on_bad_record: BadRecordPolicy,
+    ) -> AsyncIterator[AS2Message]:
         page_length_param(page_length)
         _check_prefetch(prefetch)
+        check_bad_record_policy(on_bad_record)
 
-        async def fetch(page_offset: int, length: int) -> Page[AS2Message]:
-            return await self._list({**params, "pageOffset": page_offset, "pageLength": length})
+        async def fetch(page_offset: int, length: int) -> Fetched[AS2Message]:
+            page = await self._list(
+                {**params, "pageOffset": page_offset, "pageLength": length}, on_bad_record
+            )
+            return Fetched(
+                page.records, len(page.records) + len(page.bad_records), page.total_records
+            )
 
-        return iterate(fetch, page_length=page_length, prefetch=prefetch, key=self._key)
+        return iterate(
+            fetch,
+            page_length=page_length,
+            prefetch=prefetch,
+            key=self._key,
+            endpoint=f"GET {self._path}",
+        )
 
     async def _action(self, as2_message_id: str, action: str) -> GenericResponse:
         response = await self._session.request(
@@ -158,7 +193,7 @@ class FolderResource:
 
 def _message_text(response: httpx.Response) -> str:
     try:
-        data: Any = response.json()
+        data: Any = json_body(response)
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("message"), str):
@@ -181,6 +216,7 @@ class _FilteredFolder(FolderResource):
         station_as2_id: str | None = None,
         as2_message_id: str | None = None,
         subject: str | None = None,
+        on_bad_record: BadRecordPolicy = "skip",
     ) -> Page[AS2Message]:
         """One page of the folder.
 
@@ -200,7 +236,8 @@ class _FilteredFolder(FolderResource):
                 **_sorting(sort_col, sort_dir, partner_type),
                 **_paging(page_offset, page_length),
                 **_filters(partner_as2_id, station_as2_id, as2_message_id, subject),
-            }
+            },
+            on_bad_record,
         )
 
     def iter(
@@ -215,6 +252,7 @@ class _FilteredFolder(FolderResource):
         subject: str | None = None,
         page_length: int = ITER_PAGE_LENGTH,
         prefetch: int = DEFAULT_PREFETCH,
+        on_bad_record: BadRecordPolicy = "skip",
     ) -> AsyncIterator[AS2Message]:
         """Every message of the folder, fetched page by page as the loop goes.
 
@@ -230,7 +268,7 @@ class _FilteredFolder(FolderResource):
             **_sorting(sort_col, sort_dir, partner_type),
             **_filters(partner_as2_id, station_as2_id, as2_message_id, subject),
         }
-        return self._iter(params, page_length, prefetch)
+        return self._iter(params, page_length, prefetch, on_bad_record)
 
 
 class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
@@ -245,7 +283,7 @@ class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
             {"markAsRead": bool_param("mark_as_read", mark_as_read) if mark_as_read else None},
         )
         response = await self._session.request("GET", path)
-        return structure(response.json(), AS2Message)
+        return structure(json_body(response), AS2Message, endpoint=f"GET {self._path}/{{id}}")
 
     async def list(
         self,
@@ -260,6 +298,7 @@ class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
         as2_message_id: str | None = None,
         subject: str | None = None,
         unread_only: bool | None = None,
+        on_bad_record: BadRecordPolicy = "skip",
     ) -> Page[AS2Message]:
         """One page of the inbox; ``unread_only`` leaves out messages marked read.
 
@@ -275,7 +314,8 @@ class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
                 "unreadOnly": None
                 if unread_only is None
                 else bool_param("unread_only", unread_only),
-            }
+            },
+            on_bad_record,
         )
 
     def iter(
@@ -291,6 +331,7 @@ class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
         unread_only: bool | None = None,
         page_length: int = ITER_PAGE_LENGTH,
         prefetch: int = DEFAULT_PREFETCH,
+        on_bad_record: BadRecordPolicy = "skip",
     ) -> AsyncIterator[AS2Message]:
         """Every message of the inbox, fetched page by page as the loop goes.
 
@@ -307,7 +348,7 @@ class ReceivedFolder(_FilteredFolder, AttachmentDownloads):
             **_filters(partner_as2_id, station_as2_id, as2_message_id, subject),
             "unreadOnly": _unread(unread_only),
         }
-        return self._iter(params, page_length, prefetch)
+        return self._iter(params, page_length, prefetch, on_bad_record)
 
     async def mark_unread(self, as2_message_id: str) -> GenericResponse:
         """Make a message marked read show up in ``unread_only`` listings again."""
@@ -372,8 +413,7 @@ class FailedFolder(_FilteredFolder):
 
     folder = Folder.FAILED
 
-    def _key(self, message: AS2Message) -> Hashable:
-        return (message.as2_message_id, message.persisted_timestamp)
+    _key = operator.attrgetter("as2_message_id", "persisted_timestamp")
 
 
 class QueuedFolder(FolderResource):
@@ -390,6 +430,7 @@ class QueuedFolder(FolderResource):
         page_offset: int | None = None,
         page_length: int | None = None,
         query: str | None = None,
+        on_bad_record: BadRecordPolicy = "skip",
     ) -> Page[AS2Message]:
         """One page of the queue. ``query`` matches a partner, station or message id, or a
         subject (the queue takes it instead of the other folders' four filters).
@@ -403,7 +444,8 @@ class QueuedFolder(FolderResource):
                 **_sorting(sort_col, sort_dir, partner_type),
                 **_paging(page_offset, page_length),
                 "query": _text("query", query),
-            }
+            },
+            on_bad_record,
         )
 
     def iter(
@@ -415,10 +457,11 @@ class QueuedFolder(FolderResource):
         query: str | None = None,
         page_length: int = ITER_PAGE_LENGTH,
         prefetch: int = DEFAULT_PREFETCH,
+        on_bad_record: BadRecordPolicy = "skip",
     ) -> AsyncIterator[AS2Message]:
         """Every message of the queue, fetched page by page as the loop goes."""
         params = {**_sorting(sort_col, sort_dir, partner_type), "query": _text("query", query)}
-        return self._iter(params, page_length, prefetch)
+        return self._iter(params, page_length, prefetch, on_bad_record)
 
     async def stop(self, as2_message_id: str) -> GenericResponse:
         """Stop retrying a queued message (it stays queued until `retry`)."""

@@ -11,31 +11,28 @@ look after a few seconds, then less and less often.
 
 from __future__ import annotations
 
-import errno
-import mimetypes
-import os
-import secrets
-import stat
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
-from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias, Union
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-import anyio
-import anyio.to_thread
 import httpx
-from attrs import define
 
-from ..atomic import create_scratch_file, scratch_directory
+from .._core.polling import PollSchedule
+from .._core.uploads import (
+    CHUNK_SIZE,
+    SendFile,
+    UploadLimits,
+    multipart_body,
+    prepare_uploads,
+    raw_name_ok,
+    remove_spooled,
+)
 from ..errors import (
     AS2GatewayError,
     DeliveryFailedError,
     DeliveryTimeoutError,
-    LimitExceededError,
     NotFoundError,
 )
-from ..models import AS2Message, Folder, PartnerType, SendReceipt, Upload
+from ..models import AS2Message, Folder, PartnerType, SendReceipt
 from ..session import quote_id
 from ._params import check_id, check_text, partner_type_param, with_query
 
@@ -59,294 +56,12 @@ MAX_FILES = 10
 MAX_FILE_SIZE = 10 * 1024 * 1024
 #: At most this many bytes of files a message (spec 4.1.2: "a total size of 10 MB").
 MAX_TOTAL_SIZE = 10 * 1024 * 1024
-#: Files are read from disk this many bytes at a time.
-CHUNK_SIZE = 64 * 1024
+#: The documented limits, checked by `prepare_uploads` before any byte is sent.
+LIMITS = UploadLimits(
+    max_files=MAX_FILES, max_file_size=MAX_FILE_SIZE, max_total_size=MAX_TOTAL_SIZE
+)
 
-#: What `send` takes as a file: a path, or an `Upload`.
-SendFile: TypeAlias = Union[str, "os.PathLike[str]", Upload]
-
-_DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _SENT_MARKER = "/message/sent/"
-
-
-# -- preparing the files --------------------------------------------------------------
-
-
-@define(frozen=True)
-class _Part:
-    """One file, checked and measured; ``chunks()`` reads it afresh each time it is called."""
-
-    name: str
-    content_type: str
-    size: int
-    chunks: Callable[[], AsyncIterator[bytes]]
-
-
-@define
-class _Pending:
-    """A file whose size is known only once an async iterable is spooled to disk."""
-
-    name: str
-    content_type: str
-    source: AsyncIterable[bytes]
-
-
-def _mb(n: int) -> str:
-    return f"{n:,} bytes ({n / (1024 * 1024):g} MB)"
-
-
-def _check_name(name: object, what: str) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"the name of {what} must be a str, not {type(name).__name__}")
-    if not name:
-        raise ValueError(f"the name of {what} is empty")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ValueError(f"the name of {what} holds a control character: {name!r}")
-    return name
-
-
-def _check_content_type(value: str | None, name: str) -> str:
-    if value is None:
-        guessed, _ = mimetypes.guess_type(name, strict=False)
-        return guessed or _DEFAULT_CONTENT_TYPE
-    if not isinstance(value, str):
-        raise TypeError(f"content_type of {name!r} must be a str, not {type(value).__name__}")
-    if not value or not value.isascii() or not value.isprintable():
-        raise ValueError(f"content_type of {name!r} is not a valid MIME type: {value!r}")
-    return value
-
-
-def _inspect_file(path: str) -> int:
-    """The size of a regular, readable file; clear OSErrors otherwise (runs in a thread)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "no such file to send", path) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "a directory cannot be sent; pass its files", path)
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{path!r} is not a regular file and cannot be sent")
-    with open(path, "rb"):  # a permission problem shows now, not halfway through a send
-        pass
-    return info.st_size
-
-
-async def _file_chunks(path: str, size: int) -> AsyncIterator[bytes]:
-    """Exactly ``size`` bytes of ``path``, a chunk at a time; fails if the file changed."""
-    async with await anyio.open_file(path, "rb") as f:
-        remaining = size
-        while remaining:
-            chunk = await f.read(min(CHUNK_SIZE, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-        if remaining or await f.read(1):
-            raise AS2GatewayError(
-                f"{path!r} changed size while it was being sent (it was {size:,} bytes); "
-                "the request was aborted before it completed"
-            )
-
-
-async def _bytes_chunks(data: bytes) -> AsyncIterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(view), CHUNK_SIZE):
-        yield bytes(view[start : start + CHUNK_SIZE])
-
-
-async def _path_part(path: str, name: str, content_type: str | None) -> _Part:
-    size = await anyio.to_thread.run_sync(_inspect_file, path)
-    ctype = _check_content_type(content_type, name)
-    return _Part(name, ctype, size, partial(_file_chunks, path, size))
-
-
-def _check_limits(parts: Sequence[_Part | _Pending]) -> None:
-    """Names unique, each known size and their total within the limits."""
-    seen: set[str] = set()
-    for part in parts:
-        wire_name = _escape_filename(part.name)
-        if wire_name in seen:
-            raise LimitExceededError(
-                f"the file name {part.name!r} is used twice; each attachment of a message "
-                "must have a unique name",
-                limit="unique_names",
-                file=part.name,
-            )
-        seen.add(wire_name)
-    total = 0
-    for part in parts:
-        if isinstance(part, _Pending):
-            continue
-        if part.size > MAX_FILE_SIZE:
-            raise LimitExceededError(
-                f"{part.name!r} is {part.size:,} bytes; the gateway accepts at most "
-                f"{_mb(MAX_FILE_SIZE)} a file",
-                limit="max_file_size",
-                file=part.name,
-            )
-        total += part.size
-        if total > MAX_TOTAL_SIZE:
-            raise LimitExceededError(
-                f"the files add up to more than {_mb(MAX_TOTAL_SIZE)} a message "
-                f"({total:,} bytes with {part.name!r})",
-                limit="max_total_size",
-                file=part.name,
-            )
-
-
-async def _spool(pending: _Pending, budget: int, spooled: list[str]) -> _Part:
-    """Copy an async iterable to a temporary file, stopping as soon as it breaks a limit.
-
-    ``budget`` is what the total limit still allows after the other files.
-    """
-    cap = min(MAX_FILE_SIZE, budget)
-
-    def create() -> tuple[int, str]:
-        fd, path = create_scratch_file(scratch_directory(), "send-spool")
-        spooled.append(str(path))  # in the thread: removed even if the caller is cancelled
-        return fd, str(path)
-
-    fd, tmp = await anyio.to_thread.run_sync(create)
-    size = 0
-    source = pending.source
-    try:
-        async with await anyio.open_file(fd, "wb") as out:
-            async for chunk in source:
-                if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                    raise TypeError(
-                        f"the content of {pending.name!r} yielded a "
-                        f"{type(chunk).__name__}; it must yield bytes"
-                    )
-                size += len(chunk)
-                if size > cap:
-                    raise _spool_limit_error(pending.name, per_file=cap == MAX_FILE_SIZE)
-                await out.write(chunk)
-    except BaseException:
-        aclose = getattr(source, "aclose", None)
-        if aclose is not None:
-            with anyio.CancelScope(shield=True):
-                await aclose()
-        raise
-    return _Part(pending.name, pending.content_type, size, partial(_file_chunks, tmp, size))
-
-
-def _spool_limit_error(name: str, *, per_file: bool) -> LimitExceededError:
-    if per_file:
-        return LimitExceededError(
-            f"{name!r} is more than {_mb(MAX_FILE_SIZE)}; the gateway accepts at most that "
-            "much a file",
-            limit="max_file_size",
-            file=name,
-        )
-    return LimitExceededError(
-        f"with {name!r} the files add up to more than {_mb(MAX_TOTAL_SIZE)} a message",
-        limit="max_total_size",
-        file=name,
-    )
-
-
-async def _prepare(files: Sequence[SendFile], spooled: list[str]) -> list[_Part]:
-    """Check and measure every file; spool async iterables. No byte is sent here."""
-    if not files:
-        raise ValueError("send() needs at least one file")
-    if len(files) > MAX_FILES:
-        extra = files[MAX_FILES]
-        if isinstance(extra, Upload):
-            label = extra.name or f"file #{MAX_FILES + 1}"
-        else:
-            label = str(os.fspath(extra)) if isinstance(extra, (str, os.PathLike)) else "?"
-        raise LimitExceededError(
-            f"{len(files)} files given; the gateway accepts at most {MAX_FILES} a message "
-            f"(the first one too many: {label!r})",
-            limit="max_files",
-            file=label,
-        )
-    parts: list[_Part | _Pending] = []
-    for index, item in enumerate(files):
-        if isinstance(item, Upload):
-            content = item.content
-            if isinstance(content, (str, os.PathLike)):
-                path = os.fspath(content)
-                name = _check_name(item.name or Path(path).name, f"file #{index + 1}")
-                parts.append(await _path_part(path, name, item.content_type))
-                continue
-            if item.name is None:
-                raise ValueError(
-                    f"Upload #{index + 1} holds bytes or a stream and so needs a name: "
-                    "Upload(content, name='invoice.xml')"
-                )
-            name = _check_name(item.name, f"Upload #{index + 1}")
-            ctype = _check_content_type(item.content_type, name)
-            if isinstance(content, (bytes, bytearray, memoryview)):
-                data = bytes(content)
-                parts.append(_Part(name, ctype, len(data), partial(_bytes_chunks, data)))
-            elif isinstance(content, AsyncIterable):
-                parts.append(_Pending(name, ctype, content))
-            else:
-                raise TypeError(
-                    f"Upload #{index + 1} content must be bytes, a path or an async iterable "
-                    f"of bytes, not {type(content).__name__}"
-                )
-        elif isinstance(item, (str, os.PathLike)):
-            path = os.fspath(item)
-            name = _check_name(Path(path).name, f"file {path!r}")
-            parts.append(await _path_part(path, name, None))
-        else:
-            hint = " (wrap bytes in Upload(data, name=...))" if isinstance(item, bytes) else ""
-            raise TypeError(
-                f"each file must be a path or an Upload, not {type(item).__name__}{hint}"
-            )
-    _check_limits(parts)
-    known = sum(p.size for p in parts if isinstance(p, _Part))
-    ready: list[_Part] = []
-    for part in parts:
-        if isinstance(part, _Pending):
-            budget = MAX_TOTAL_SIZE - known
-            spooled_part = await _spool(part, budget, spooled)
-            known += spooled_part.size
-            ready.append(spooled_part)
-        else:
-            ready.append(part)
-    return ready
-
-
-# -- the two body shapes ------------------------------------------------------------------
-
-
-def _escape_filename(name: str) -> str:
-    """A ``filename`` parameter value made safe as RFC 7578 / HTML 5 do it."""
-    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _raw_name_ok(name: str) -> bool:
-    """Whether a name can travel as it is in the raw endpoint's ``Name`` header."""
-    return name.isascii() and name.isprintable() and name == name.strip()
-
-
-def _multipart(parts: Sequence[_Part]) -> tuple[Callable[[], AsyncIterator[bytes]], str, int]:
-    """A re-openable multipart body, its Content-Type and its exact length."""
-    boundary = f"as2gw-{secrets.token_hex(16)}"
-    heads = [
-        (
-            f"--{boundary}\r\n"
-            f'Content-Disposition: form-data; name="file"; '
-            f'filename="{_escape_filename(p.name)}"\r\n'
-            f"Content-Type: {p.content_type}\r\n\r\n"
-        ).encode()
-        for p in parts
-    ]
-    tail = f"--{boundary}--\r\n".encode()
-    length = sum(len(h) + p.size + 2 for h, p in zip(heads, parts, strict=True)) + len(tail)
-
-    async def body() -> AsyncIterator[bytes]:
-        for head, part in zip(heads, parts, strict=True):
-            yield head
-            async for chunk in part.chunks():
-                yield chunk
-            yield b"\r\n"
-        yield tail
-
-    return body, f"multipart/form-data; boundary={boundary}", length
 
 
 # -- send ---------------------------------------------------------------------------------
@@ -380,8 +95,8 @@ async def send(
     )
     spooled: list[str] = []
     try:
-        parts = await _prepare(files, spooled)
-        if len(parts) == 1 and _raw_name_ok(parts[0].name):
+        parts = await prepare_uploads(files, spooled, LIMITS)
+        if len(parts) == 1 and raw_name_ok(parts[0].name):
             part = parts[0]
             headers = {
                 "Name": part.name,
@@ -390,15 +105,13 @@ async def send(
             }
             body = part.chunks
         else:
-            body, ctype, length = _multipart(parts)
+            body, ctype, length = multipart_body(parts, "file")
             headers = {"Content-Type": ctype, "Content-Length": str(length)}
         response = await session.request(
             "POST", path, content=body, headers=headers, idempotent=False
         )
     finally:
-        with anyio.CancelScope(shield=True):
-            for tmp in spooled:
-                await anyio.Path(tmp).unlink(missing_ok=True)
+        await remove_spooled(spooled)
     return _receipt(response)
 
 
@@ -463,9 +176,6 @@ def _receipt(response: httpx.Response) -> SendReceipt:
 
 # -- wait_for_delivery --------------------------------------------------------------------
 
-#: Polls grow by this factor each time, up to `_MAX_POLL_INTERVAL` (or poll_interval if more).
-_BACKOFF = 1.5
-_MAX_POLL_INTERVAL = 15.0
 #: Rounds in a row that must see "failed, not queued" before the failure is declared.
 _FAILURE_CONFIRMATIONS = 2
 
@@ -528,22 +238,13 @@ async def wait_for_delivery(
     time of one round.
     """
     check_id("as2_message_id", as2_message_id)
-    if timeout < 0:
-        raise ValueError(f"timeout must be 0 or more seconds, not {timeout}")
-    if poll_interval <= 0:
-        raise ValueError(f"poll_interval must be more than 0 seconds, not {poll_interval}")
-    if initial_delay is None:
-        initial_delay = min(5.0, 2.5 * poll_interval)
-    elif initial_delay < 0:
-        raise ValueError(f"initial_delay must be 0 or more seconds, not {initial_delay}")
-
-    deadline = anyio.current_time() + timeout
-    max_interval = max(poll_interval, _MAX_POLL_INTERVAL)
-    interval = poll_interval
+    schedule = PollSchedule(
+        timeout=timeout, poll_interval=poll_interval, initial_delay=initial_delay
+    )
     last_seen: str | None = None
     failures = 0
     confirmations = 0
-    await anyio.sleep(min(initial_delay, timeout))
+    await schedule.first()
     while True:
         sent = await _find(session.sent, as2_message_id)
         if sent is not None:
@@ -573,13 +274,10 @@ async def wait_for_delivery(
                         as2_message_id=as2_message_id,
                         attempts=attempts,
                     )
-        remaining = deadline - anyio.current_time()
-        if remaining <= 0:
+        if not await schedule.next():
             raise DeliveryTimeoutError(
                 f"not delivered within {timeout:g}s: "
                 + _describe(as2_message_id, last_seen, failures),
                 as2_message_id=as2_message_id,
                 last_seen=last_seen,
             )
-        await anyio.sleep(min(interval, remaining))
-        interval = min(interval * _BACKOFF, max_interval)

@@ -2,8 +2,9 @@
 backend with claims and leases for consumers on several hosts implements the same).
 
 The consumer calls, in order: `Journal.open` once (it gets back what an earlier run left
-unfinished), then for each listing `Journal.states` (which waiting ids are already done) and
-`Journal.claim` (which of the others this consumer may fetch now), `Journal.record` for each
+unfinished), then for each listing `Journal.states` (which waiting ids are already done),
+`Journal.claim` just before fetching (or adopting) the others (which it may take now; ids
+not granted are another consumer's, or were finished meanwhile), `Journal.record` for each
 step (``stored`` after the files are in place, ``acked``, ``marked``), `Journal.release` for
 claims it gives up (a message skipped for now), and `Journal.close` at the end, from the
 same task as `Journal.open`.
@@ -97,5 +98,8 @@ class Journal(Protocol):
         ...
 
     async def record(self, records: Sequence[JournalRecord]) -> None:
-        """Make ``records`` durable (fsync, commit) before returning; later states win."""
+        """Make ``records`` durable (fsync, commit) before returning; later states win.
+
+        A shared backend refuses a ``stored`` record whose claim passed to another consumer
+        (`ClaimLostError`): that message is not handed over here."""
         ...

@@ -19,6 +19,9 @@ except ImportError:  # running from a checkout without `pip install -e .`
 import as2gw_async as gw
 from as2gw_async.emulator import EmulatorServer
 
+# The PostgreSQL server of tests/postgres, for the several-hosts example.
+from ..postgres.conftest import pg_dsn, pg_prefix  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 DOCS = ROOT / "docs"

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
+from typing import Any
 
 import anyio
 import pytest
@@ -142,6 +143,43 @@ async def test_inbox_consumer(
     for message_id in ids:
         assert as2gw_gateway.is_read(message_id)
         assert_on_disk(as2gw_gateway, tmp_path / safe_message_dirname(message_id), message_id)
+
+
+@covers("inbox_several_hosts")
+async def test_inbox_several_hosts(
+    load_example: Load,
+    session: gw.Session,
+    as2gw_gateway: Gateway,
+    tmp_path: Path,
+    pg_dsn: str,
+    pg_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two "hosts" (two consumers, two folders, one database) share the inbox: each message
+    reaches one of them, on disk in that one's folder only."""
+    ids = as2gw_gateway.seed(40, attachments=(1, 2))
+    example = load_example("inbox_several_hosts")
+    real = gw.PostgresJournal
+    monkeypatch.setattr(
+        gw, "PostgresJournal", lambda dsn, **kw: real(dsn, table_prefix=pg_prefix, **kw)
+    )
+    stats: list[gw.ConsumerStats] = []
+
+    async def host(name: str) -> None:
+        stats.append(await example.main(session, tmp_path / name, pg_dsn))
+
+    async with anyio.create_task_group() as tg:
+        for name in ("host-a", "host-b"):
+            tg.start_soon(host, name)
+    assert sum(s.delivered for s in stats) == len(ids)
+    for message_id in ids:
+        assert as2gw_gateway.is_read(message_id)
+        [held] = [
+            tmp_path / h / safe_message_dirname(message_id)
+            for h in ("host-a", "host-b")
+            if (tmp_path / h / safe_message_dirname(message_id)).is_dir()
+        ]
+        assert_on_disk(as2gw_gateway, held, message_id)
 
 
 @covers("inbox_consumer_run")
@@ -491,3 +529,42 @@ def test_mft_emulator_tour(load_example: Load, tmp_path: Path) -> None:
     assert emu.stats.faults["503"] == 2
     [message] = emu.gateway.messages("inbox")
     assert not message.api_fetched
+
+
+# -- ECGrid ---------------------------------------------------------------------------------
+
+
+def _ecgrid_session(server: Any) -> Any:
+    from as2gw_async import ecgrid
+
+    return ecgrid.Session(api_key=server.api_key, base_url=server.base_url)
+
+
+@covers("ecgrid_quickstart")
+async def test_ecgrid_quickstart(load_example: Load, ecgrid_emulator: Any, tmp_path: Path) -> None:
+    state = ecgrid_emulator.state
+    ids = state.seed_inbox(30, sizes=[100, 70_000], file_names=["po.edi", "../../etc/passwd"])
+    async with _ecgrid_session(ecgrid_emulator) as s:
+        saved = await load_example("ecgrid_quickstart").main(s, tmp_path)
+    assert len(saved) == 30
+    assert all(f.path.parent.parent == tmp_path for f in saved)
+    assert {f.path.name for f in saved} == {"po.edi", "passwd"}
+    assert all(state.parcel(i).confirms == 1 for i in ids)
+    assert state.pending() == []
+
+
+@covers("ecgrid_upload")
+async def test_ecgrid_upload(load_example: Load, ecgrid_emulator: Any, tmp_path: Path) -> None:
+    path = tmp_path / "po.edi"
+    path.write_bytes(b"ISA*00*" + b"x" * 5000)
+    async with _ecgrid_session(ecgrid_emulator) as s:
+        parcel = await load_example("ecgrid_upload").main(s, path)
+    assert ecgrid_emulator.state.parcel(parcel.parcel_id).read() == path.read_bytes()
+    assert parcel.size == path.stat().st_size
+
+
+@covers("ecgrid_errors")
+async def test_ecgrid_errors(load_example: Load, ecgrid_emulator: Any) -> None:
+    async with _ecgrid_session(ecgrid_emulator) as s:
+        mailboxes = await load_example("ecgrid_errors").main(s)
+    assert mailboxes["totalRecords"] >= 1

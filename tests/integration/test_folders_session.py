@@ -146,3 +146,14 @@ async def test_failed_sent_and_queued_folders(
         assert (await s.queued.list()).total_records == 0
         with pytest.raises(gw.NotFoundError):
             await s.queued.stop(bad.as2_message_id)
+
+
+@pytest.mark.as2gw_emulator(seed_messages=35)
+async def test_iter_pages_on_when_the_server_caps_its_pages(
+    as2gw_emulator: EmulatorServer, as2gw_gateway: Gateway
+) -> None:
+    """Issue 13 item 7: a gateway serving 10 records a page whatever is asked, 35 in all."""
+    as2gw_gateway.max_page_length = 10
+    async with session(as2gw_emulator) as s:
+        ids = [m.as2_message_id async for m in s.received.iter()]
+    assert ids == newest_first(as2gw_gateway)

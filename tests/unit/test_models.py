@@ -98,3 +98,34 @@ def test_models_are_frozen() -> None:
 )
 def test_to_camel(snake: str, camel: str) -> None:
     assert to_camel(snake) == camel
+
+
+def test_a_record_that_does_not_fit_raises_a_typed_error() -> None:
+    with pytest.raises(gw.InvalidRecordError, match="as2MessageId is missing") as err:
+        structure({"subject": "no id"}, gw.AS2Message, endpoint="GET /message/sent/{id}")
+    assert err.value.endpoint == "GET /message/sent/{id}"
+    with pytest.raises(gw.InvalidRecordError, match=r"attachments\[1\]\.name is missing"):
+        structure({"as2MessageId": "x", "attachments": [{"name": "a"}, {}]}, gw.AS2Message)
+    with pytest.raises(gw.InvalidDataError, match="totalRecords"):
+        structure({"records": []}, gw.Page[gw.AS2Message])
+
+
+def test_lenient_scalars_keep_reading_what_the_gateway_means() -> None:
+    m = structure(
+        {"as2MessageId": 12345, "persistedTimestamp": "1556797479000", "signed": "True"},
+        gw.AS2Message,
+    )
+    assert m.as2_message_id == "12345"
+    assert m.persisted_timestamp == 1556797479000
+    assert m.signed is True
+    assert structure({"as2MessageId": "x", "mdnStatus": "received"}, gw.AS2Message).mdn_status == (
+        gw.MdnStatus.RECEIVED
+    )
+
+
+def test_the_cattrs_converter_uses_the_same_rules() -> None:
+    from as2gw_async.converter import converter
+
+    assert converter.structure(FULL, gw.AS2Message) == structure(FULL, gw.AS2Message)
+    page = structure({"totalRecords": 1, "records": [FULL]}, gw.Page[gw.AS2Message])
+    assert "badRecords" not in unstructure(page)

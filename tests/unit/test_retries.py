@@ -80,3 +80,19 @@ def test_unreasonable_or_garbled_retry_after_falls_back_to_backoff() -> None:
 def test_policy_validates_its_arguments() -> None:
     with pytest.raises(ValueError, match="max_retries"):
         RetryPolicy(max_retries=-1)
+
+
+def test_an_error_envelope_in_a_200_is_retried_as_the_status_it_names() -> None:
+    from as2gw_async.errors import BadRequestError, InternalServerError, RateLimitError
+
+    ok = httpx.Response(200, request=httpx.Request("POST", "https://h/v2/parcels/upload"))
+    policy = RetryPolicy(retry_statuses={429, 500, 503})
+    limited = RateLimitError("slow down", response=ok, error_code="RateLimitExceeded")
+    failed = InternalServerError("boom", response=ok, error_code="InternalError")
+    refused = BadRequestError("bad", response=ok, error_code="InvalidParameter")
+    assert policy.should_retry(1, idempotent=True, error=limited)
+    assert policy.should_retry(1, idempotent=False, error=limited)  # refused before processing
+    assert policy.should_retry(1, idempotent=True, error=failed)
+    assert not policy.should_retry(1, idempotent=False, error=failed)  # an upload: never again
+    assert not policy.should_retry(1, idempotent=True, error=refused)
+    assert not RetryPolicy(retry_statuses={503}).should_retry(1, idempotent=True, error=failed)

@@ -170,7 +170,7 @@ async def test_polls_back_off(
     async def fake_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    monkeypatch.setattr("as2gw_async.endpoints.send.anyio.sleep", fake_sleep)
+    monkeypatch.setattr("as2gw_async._core.polling.anyio.sleep", fake_sleep)
     Script(router, lambda n: "queued" if n < 12 else "sent")
     await session.wait_for_delivery(MID, timeout=10_000, poll_interval=2.0)
     initial, *polls = sleeps
