@@ -1,4 +1,5 @@
-"""The paging iterator's stall limit, exactly: 50 fruitless pages in a row are tolerated.
+"""The paging iterator's stall limit, exactly: 49 fruitless pages in a row are tolerated,
+the 50th ends the iteration with `InconsistentListingError`.
 
 A listing that grows at the top by a whole page before every request makes each page
 bring nothing new (the iterator learns the shift one request late). The iterator gives up
@@ -18,7 +19,7 @@ import respx
 
 import as2gw_async as gw
 
-STALL_LIMIT = 50  # the documented tolerance (_paging._MAX_STALLED_FETCHES)
+STALL_LIMIT = 49  # tolerated; the 50th fruitless page gives up (_paging._MAX_STALLED_FETCHES)
 PAGE = 10
 
 
@@ -64,9 +65,10 @@ async def test_one_stall_more_gives_up_clearly(
     router: respx.MockRouter, session: gw.Session
 ) -> None:
     folder = GrowingFolder(router, 3 * PAGE, lambda n: 1 <= n <= STALL_LIMIT + 1)
-    message = (  # what happened, and what to do about it
-        r"^the listing kept changing faster than it could be read \(51 pages in a row "
-        r"brought nothing new\); try again, or page with a filter$"
+    message = (  # where, what happened, and what to do about it
+        r"^GET /message/received: 50 pages in a row brought no record not listed already, "
+        r"while the listing kept changing faster than it could be read; try again, or page "
+        r"with a filter$"
     )
     with pytest.raises(gw.AS2GatewayError, match=message):
         await _read(session)
