@@ -47,7 +47,7 @@ def emulator_url() -> Iterator[str]:
             pytest.fail("the emulator did not start")
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)
 
 
 @pytest.mark.slow
