@@ -86,7 +86,9 @@ async def test_a_trickling_store_link_ends_at_the_deadline_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
     """The presigned download under a short default deadline: each attempt ends at its
-    deadline, the resumes are bounded, nothing is left behind, no credentials at the store."""
+    deadline, nothing is left behind, no credentials at the store. (`download_link` resumes
+    after an `APITimeoutError` as after any `APIConnectionError`, at most `MAX_RESUMES`
+    times, each attempt under its own deadline: bounded, pinned here as it is.)"""
 
     def trickle(request: httpx.Request) -> httpx.Response:
         async def body() -> AsyncIterator[bytes]:
