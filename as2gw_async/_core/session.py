@@ -50,6 +50,7 @@ from ..errors import (
     APITimeoutError,
     AS2GatewayError,
     ContentEncodingError,
+    DeadlineExceededError,
     IntegrityError,
     RateLimitError,
     RedirectError,
@@ -458,7 +459,7 @@ class BaseSession:
             call.pace_step = min(PACE_STEP_MAX, int(limit * PACE_BYTES_PER_SECOND / 4))
             return await self._send_handling_auth(call)
         request = call.request or httpx.Request(call.method, self._url(call))
-        raise APITimeoutError(
+        raise DeadlineExceededError(
             request,
             f"{request.method} {request.url.copy_with(query=None)} did not finish within "
             f"its deadline ({limit:g} s)",
