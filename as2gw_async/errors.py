@@ -5,6 +5,7 @@ Our exception hierarchy:
 * AS2GatewayError
   + APIConnectionError ........ the request did not get an HTTP answer
     + APITimeoutError ......... a read timed out, or the call's overall deadline passed
+      + DeadlineExceededError . the call's overall deadline passed (never retried)
   + APIStatusError ............ the gateway answered with an error status
     + BadRequestError ......... 400
     + AuthenticationError ..... 401
@@ -66,6 +67,7 @@ __all__ = [
     "BodyTooLargeError",
     "ClaimLostError",
     "ContentEncodingError",
+    "DeadlineExceededError",
     "DeliveryFailedError",
     "DeliveryTimeoutError",
     "InconsistentListingError",
@@ -115,6 +117,11 @@ class APITimeoutError(APIConnectionError):
 
     def __init__(self, request: httpx.Request, message: str = "Request timed out.") -> None:
         super().__init__(message, request=request)
+
+
+class DeadlineExceededError(APITimeoutError):
+    """The call's overall deadline passed (``deadline=``): the time is spent, so neither the
+    session nor a resuming download tries again."""
 
 
 class APIStatusError(AS2GatewayError):

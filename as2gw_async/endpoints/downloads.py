@@ -156,6 +156,7 @@ class AttachmentDownloads:
             overwrite=overwrite,
             progress=progress,
             zip_check_size=max_total_size,
+            use_server_name=False,  # the gateway calls every archive attachments.zip
         )
 
     async def download_attachments(
@@ -239,6 +240,7 @@ class AttachmentDownloads:
         overwrite: bool,
         progress: ProgressCallback | None,
         zip_check_size: int | None = None,
+        use_server_name: bool = True,
     ) -> DownloadedFile:
         if not overwrite:  # when dest names an existing file, refuse before asking
             # Inline: one or two lstat calls cost microseconds, a worker thread ~150 us.
@@ -250,6 +252,7 @@ class AttachmentDownloads:
             overwrite=overwrite,
             progress=progress,
             zip_check_size=zip_check_size,
+            use_server_name=use_server_name,
         )
         return await self._session.stream("GET", path, consume, params=params)
 
@@ -355,15 +358,21 @@ async def save_response(
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
     zip_check_size: int | None = None,
+    use_server_name: bool = True,
 ) -> DownloadedFile:
     """Write a streaming download response atomically to ``dest``; a `Session.stream` consumer.
 
     The file name offered in ``Content-Disposition`` is used (sanitised) when ``dest`` is a
-    directory; ``default_name`` when there is none. With ``zip_check_size`` the body must be
+    directory and ``use_server_name`` is true; ``default_name`` when there is none or it is
+    not wanted. With ``zip_check_size`` the body must be
     a sound zip archive (checked reading at most that many uncompressed bytes). On any error
     or cancellation the temporary file is removed and nothing appears at the final path.
     """
-    server_name = parse_content_disposition(response.headers.get("content-disposition"))
+    server_name = (
+        parse_content_disposition(response.headers.get("content-disposition"))
+        if use_server_name
+        else None
+    )
     length = _decoded_length(response)
     if length is not None and length <= SMALL_BODY_MAX and zip_check_size is None:
         body = MemoryBody(progress, length)

@@ -31,6 +31,7 @@ from ..atomic import AtomicFile, ProgressCallback
 from ..endpoints.downloads import write_body
 from ..errors import (
     APIConnectionError,
+    DeadlineExceededError,
     IntegrityError,
     MalformedResponseError,
     PermissionDeniedError,
@@ -209,6 +210,8 @@ async def download_link(
             try:
                 await session.stream_url(url, lambda r: state.consume(r, file), headers=headers)
                 break
+            except DeadlineExceededError:
+                raise  # the time is spent: resuming would only start the clock again
             except PermissionDeniedError:
                 refreshes += 1
                 if refreshes > MAX_LINK_REFRESHES:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from as2gw_async.files import safe_message_dirname
@@ -16,11 +15,8 @@ def _message_dirs(path: Path) -> list[Path]:
 
 def test_demo_runs_the_main_job(run_offline: Run, tmp_path: Path) -> None:
     dest = tmp_path / "demo"
-    started = time.monotonic()
     result = run_offline("demo", "--dir", str(dest))
-    elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert elapsed < 30
     out = result.stdout
     for step in ("Step 1/6", "Step 2/6", "Step 3/6", "Step 4/6", "Step 5/6", "Step 6/6"):
         assert step in out

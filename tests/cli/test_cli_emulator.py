@@ -48,7 +48,7 @@ def test_emulator_serves_until_sigint(run_offline: Run) -> None:
         assert result.exit_code == 0, result.stderr
         assert len(json_lines(result.stdout)) == 4
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=20)
+        _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

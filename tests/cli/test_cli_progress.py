@@ -89,7 +89,7 @@ def _run_in_pty(args: list[str], env: dict[str, str], timeout: float = 60) -> tu
                 chunks.append(data)
             elif proc.poll() is not None:
                 break
-        code = proc.wait(timeout=10)
+        code = proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import anyio
@@ -220,18 +220,30 @@ async def test_inbox_consumer_follow(
     load_example: Load, session: gw.Session, as2gw_gateway: Gateway, tmp_path: Path
 ) -> None:
     example = load_example("inbox_consumer_follow")
+    seeded = [m.as2_message_id for m in as2gw_gateway.messages("received")]
     seen: list[str] = []
+    # The example stops after ``run_for`` seconds (its ``anyio.move_on_after``); here that
+    # deadline is a scope the test cancels once the late message is through, so a busy
+    # machine makes the test slower, never wrong.
+    stop = anyio.CancelScope()
+    example.anyio = SimpleNamespace(move_on_after=lambda _run_for: stop)
 
     async def follow() -> None:
         seen.extend(await example.main(session, tmp_path, run_for=3.0, poll_interval=0.1))
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(follow)
-        await anyio.sleep(0.5)
-        late = as2gw_gateway.deliver(attachments=[("late.txt", b"arrived while following")])
-    assert len(seen) == 3
-    assert seen[-1] == late
-    assert as2gw_gateway.is_read(late)
+    async def until(done: Callable[[], bool]) -> None:
+        while not done():  # the consumer runs in this loop: look again after each step
+            await anyio.sleep(0.01)
+
+    with anyio.fail_after(120):  # a guard against hanging, not a time limit
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(follow)
+            await until(lambda: all(as2gw_gateway.is_read(m) for m in seeded))
+            late = as2gw_gateway.deliver(attachments=[("late.txt", b"arrived while following")])
+            await until(lambda: as2gw_gateway.is_read(late))
+            stop.cancel()
+    assert sorted(seen[:2]) == sorted(seeded)
+    assert seen[2:] == [late]
 
 
 # -- downloads ---------------------------------------------------------------------------

@@ -149,7 +149,11 @@ async def test_zip_and_all_attachments(
     mid = received if folder == "received" else sent
     resource = session.received if folder == "received" else session.sent
     z = await resource.download_zip(mid, f"{tmp_path / 'zips'}/")
-    assert z.path == tmp_path / "zips" / "attachments.zip"
+    assert z.path == tmp_path / "zips" / f"{safe_message_dirname(mid)}.zip"
+    other = received if folder == "sent" else sent
+    other_resource = session.sent if folder == "received" else session.received
+    z2 = await other_resource.download_zip(other, f"{tmp_path / 'zips'}/")  # no collision
+    assert z2.path == tmp_path / "zips" / f"{safe_message_dirname(other)}.zip"
     files = await resource.download_attachments(mid, tmp_path / "all")
     assert [f.name for f in files] == [name for name, _ in FILES]
     for k, f in enumerate(files):

@@ -9,6 +9,7 @@ import pytest
 
 from as2gw_async.emulator import EmulatorServer, Gateway
 
+from ._clock import ManualClock
 from .conftest import login
 
 
@@ -76,19 +77,22 @@ async def test_token_is_the_bare_header_value_not_bearer(as2gw_emulator: Emulato
 
 
 @pytest.mark.as2gw_emulator(token_ttl=0.3)
-async def test_token_expires_after_its_ttl(as2gw_emulator: EmulatorServer) -> None:
+async def test_token_expires_after_its_ttl(
+    as2gw_emulator: EmulatorServer, as2gw_gateway: Gateway
+) -> None:
+    clock = ManualClock()
+    as2gw_gateway.clock = clock  # the token's life is measured on the gateway's clock
     async with httpx.AsyncClient(base_url=as2gw_emulator.base_url) as c:
         r = await c.post(
             "/authorize",
             json={"username": as2gw_emulator.username, "password": as2gw_emulator.password},
         )
         expiry = r.json()["expiry"]
-        assert expiry - time.time() * 1000 < 400
+        assert expiry == pytest.approx((clock.now + 0.3) * 1000, abs=1)  # a timestamp in ms
         c.headers["Authorization"] = r.json()["token"]
+        clock.advance(0.29)
         assert (await c.get("/message/received")).status_code == 200
-        import anyio
-
-        await anyio.sleep(0.35)
+        clock.advance(0.01)
         r = await c.get("/message/received")
         assert r.status_code == 401
         assert "expired" in r.json()["message"]

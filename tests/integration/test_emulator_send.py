@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-import anyio
 import httpx
 import pytest
 
 from as2gw_async.emulator import EmulatorServer, Gateway
 
+from ._clock import ManualClock
 from .conftest import q
 
 pytestmark = pytest.mark.as2gw_emulator(send_delay=0.1)
@@ -27,14 +27,16 @@ def _link_id(response: httpx.Response, server: EmulatorServer) -> str:
     return message_id
 
 
-async def _until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    with anyio.fail_after(timeout):
-        while not await predicate():
-            await anyio.sleep(0.02)
+@pytest.fixture
+def clock(as2gw_gateway: Gateway) -> ManualClock:
+    """The gateway's time, moved by hand: sends and retries happen when the test says."""
+    manual = ManualClock()
+    as2gw_gateway.clock = manual
+    return manual
 
 
 async def test_single_file_send_is_accepted_with_link(
-    api: httpx.AsyncClient, as2gw_emulator: EmulatorServer
+    api: httpx.AsyncClient, as2gw_emulator: EmulatorServer, clock: ManualClock
 ) -> None:
     xml = b'<?xml version="1.0" encoding="UTF-8"?>\n<invoice/>\n'
     accepted = await api.post(
@@ -53,10 +55,9 @@ async def test_single_file_send_is_accepted_with_link(
     assert queued["totalRecords"] == 1
     assert queued["records"][0]["mdnStatus"] == "Pending"
 
-    async def delivered() -> bool:
-        return (await api.get(f"/message/sent/{q(message_id)}")).status_code == 200
-
-    await _until(delivered)
+    clock.advance(0.09)  # send_delay is 0.1 s: still queued
+    assert (await api.get(f"/message/sent/{q(message_id)}")).status_code == 404
+    clock.advance(0.02)
     sent = (await api.get(f"/message/sent/{q(message_id)}")).json()
     assert sent["as2MessageId"] == message_id
     assert sent["subject"] == "Invoice 1"
@@ -198,18 +199,19 @@ async def test_ten_megabyte_limits(api: httpx.AsyncClient) -> None:
 
 @pytest.mark.as2gw_emulator(send_delay=0.02, retry_interval=0.01)
 async def test_failing_partner_leaves_one_failed_record_per_attempt(
-    api: httpx.AsyncClient, as2gw_gateway: Gateway, as2gw_emulator: EmulatorServer
+    api: httpx.AsyncClient,
+    as2gw_gateway: Gateway,
+    as2gw_emulator: EmulatorServer,
+    clock: ManualClock,
 ) -> None:
     as2gw_gateway.add_partner("Down_Partner", fail=True)
     r = await api.post("/message/RJ_Station/Down_Partner", headers={"Name": "a"}, content=b"a")
     message_id = _link_id(r, as2gw_emulator)
 
-    async def exhausted() -> bool:
-        page = (await api.get("/message/failed", params={"as2MessageId": message_id})).json()
-        return bool(page["totalRecords"] == 10)
-
-    await _until(exhausted)
-    await anyio.sleep(0.05)
+    clock.advance(0.02 + 9 * 0.01 + 0.005)  # the first attempt and nine retries are due
+    page = (await api.get("/message/failed", params={"as2MessageId": message_id})).json()
+    assert page["totalRecords"] == 10
+    clock.advance(3600)  # and no eleventh, however long we wait
     page = await api.get(
         "/message/failed",
         params={"as2MessageId": message_id, "pageLength": 100, "sortDir": "asc"},
@@ -232,7 +234,10 @@ async def test_failing_partner_leaves_one_failed_record_per_attempt(
 
 @pytest.mark.as2gw_emulator(send_delay=0.05, retry_interval=0.05)
 async def test_stop_and_retry(
-    api: httpx.AsyncClient, as2gw_gateway: Gateway, as2gw_emulator: EmulatorServer
+    api: httpx.AsyncClient,
+    as2gw_gateway: Gateway,
+    as2gw_emulator: EmulatorServer,
+    clock: ManualClock,
 ) -> None:
     partner = as2gw_gateway.add_partner("Flaky", fail=True)
     r = await api.post("/message/RJ_Station/Flaky", headers={"Name": "a"}, content=b"a")
@@ -242,7 +247,7 @@ async def test_stop_and_retry(
     assert r.json() == {
         "message": f"Successfully stopped retrying AS2 message with ID {message_id}"
     }
-    await anyio.sleep(0.2)
+    clock.advance(3600)
     # a stopped message stays queued and makes no attempts
     page = (await api.get("/message/queued", params={"query": message_id})).json()
     assert page["totalRecords"] == 1
@@ -257,10 +262,9 @@ async def test_stop_and_retry(
         "message": f"Successfully started retrying AS2 message with ID {message_id}"
     }
 
-    async def sent() -> bool:
-        return (await api.get(f"/message/sent/{q(message_id)}")).status_code == 200
-
-    await _until(sent)
+    assert (await api.get(f"/message/sent/{q(message_id)}")).status_code == 404
+    clock.advance(0.06)  # send_delay after the retry
+    assert (await api.get(f"/message/sent/{q(message_id)}")).status_code == 200
     for action in ("stop", "retry"):
         r = await api.post(f"/message/queued/{q(message_id)}/{action}")
         assert r.status_code == 404

@@ -11,6 +11,8 @@ import as2gw_async as gw
 from as2gw_async.emulator import EmulatorServer, Gateway
 from as2gw_async.endpoints.send import CHUNK_SIZE, MAX_FILE_SIZE
 
+from ._clock import ManualClock
+
 pytestmark = pytest.mark.as2gw_emulator(send_delay=0.05, max_attempts=3)
 
 FAST = {"poll_interval": 0.02, "initial_delay": 0.05, "timeout": 20.0}
@@ -170,9 +172,12 @@ async def test_wait_for_delivery_times_out_saying_where_the_message_is(
     as2gw_emulator: EmulatorServer, as2gw_gateway: Gateway
 ) -> None:
     as2gw_gateway.add_partner("Down_Partner", fail=True)
+    clock = ManualClock()
+    as2gw_gateway.clock = clock  # frozen: no attempt can slip in before the stop
     async with session(as2gw_emulator) as s:
         receipt = await s.send("RJ_Station", "Down_Partner", gw.Upload(b"x", name="a.txt"))
         await s.queued.stop(receipt.as2_message_id)  # stays queued, never retried
+        clock.advance(3600)
         with pytest.raises(gw.DeliveryTimeoutError, match="queued") as info:
             await s.wait_for_delivery(
                 receipt.as2_message_id, timeout=0.3, poll_interval=0.02, initial_delay=0

@@ -56,7 +56,8 @@ async def test_one_authorize_for_a_thousand_concurrent_tasks(
     router.get("/ping").respond(200)
 
     async def slow_authorize(request: httpx.Request) -> httpx.Response:
-        await anyio.sleep(0.05)  # every task arrives while the first authorize is in flight
+        # answered only once every other task waits: all arrive while it is in flight
+        await anyio.wait_all_tasks_blocked()
         return httpx.Response(200, json={"token": TOKEN, "expiry": FAR_EXPIRY_MS})
 
     authorize.side_effect = slow_authorize

@@ -338,7 +338,9 @@ async def test_download_zip_verifies_and_keeps_the_archive(
         return_value=ok(data, "attachment; filename=attachments.zip")
     )
     z = await session.sent.download_zip(MSG, tmp_path)
-    assert z.path == tmp_path / "attachments.zip"
+    # Named after the message, not the gateway's "attachments.zip" that every message shares
+    # (issue 13 item 14: two downloads into one folder would collide).
+    assert z.path == tmp_path / f"{MSG_DIR}.zip"
     assert z.path.read_bytes() == data
     assert z.size == len(data)
 

@@ -41,6 +41,7 @@ async def test_a_connection_the_server_closed_is_not_reused() -> None:
     """The point of the check: an idle connection closed by the server is dropped from the
     pool, and the next request opens a new one instead of failing on the dead one."""
     connections = 0
+    closed = asyncio.Semaphore(0)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal connections
@@ -50,6 +51,7 @@ async def test_a_connection_the_server_closed_is_not_reused() -> None:
         await writer.drain()
         writer.close()  # keep-alive was not refused, but the server goes away
         await writer.wait_closed()
+        closed.release()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -60,7 +62,9 @@ async def test_a_connection_the_server_closed_is_not_reused() -> None:
             for _ in range(3):
                 response = await client.get(f"http://127.0.0.1:{port}/")
                 assert response.text == "ok"
-                await asyncio.sleep(0.05)  # let the close arrive
+                # the server has closed its end (on loopback the FIN is then already in
+                # our receive queue): the idle connection is dead before the next request
+                await asyncio.wait_for(closed.acquire(), 60)
     assert connections == 3
 
 

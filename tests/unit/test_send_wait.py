@@ -11,6 +11,9 @@ import respx
 
 import as2gw_async as gw
 
+from ..virtual_time import run_in_virtual_time
+from .conftest import BASE, FAST_RETRIES, PASSWORD, USER
+
 MID = "<90766548.41.1573209810390@as2gateway.com>"
 ENCODED = "%3C90766548.41.1573209810390%40as2gateway.com%3E"
 FAST = {"poll_interval": 0.001, "initial_delay": 0.0}
@@ -138,20 +141,31 @@ async def test_given_up_when_the_attempt_listing_is_empty(
         (lambda n: "failed" if n == 1 else None, "failed", "failed folder, after failed"),
     ],
 )
-async def test_timeout_says_where_it_was_last_seen(
+def test_timeout_says_where_it_was_last_seen(
     router: respx.MockRouter,
-    session: gw.Session,
+    authorize: respx.Route,
     where: Callable[[int], str | None],
     last_seen: str | None,
     match: str,
 ) -> None:
+    # Virtual time: the 0.05 s timeout holds ten 5 ms polls however busy the machine is.
     script = Script(router, where)
     script.failed_attempts = 1
-    with pytest.raises(gw.DeliveryTimeoutError, match=match) as info:
-        await session.wait_for_delivery(MID, timeout=0.05, poll_interval=0.005, initial_delay=0)
-    assert info.value.last_seen == last_seen
-    assert info.value.as2_message_id == MID
-    assert isinstance(info.value, TimeoutError)
+
+    async def main() -> gw.DeliveryTimeoutError:
+        async with gw.Session(
+            USER, PASSWORD, base_url=BASE, rate_limit=None, retry_policy=FAST_RETRIES
+        ) as session:
+            with pytest.raises(gw.DeliveryTimeoutError, match=match) as info:
+                await session.wait_for_delivery(
+                    MID, timeout=0.05, poll_interval=0.005, initial_delay=0
+                )
+            return info.value
+
+    error = run_in_virtual_time(main)
+    assert error.last_seen == last_seen
+    assert error.as2_message_id == MID
+    assert isinstance(error, TimeoutError)
     assert script.sent.call_count >= 2
 
 

@@ -1,0 +1,214 @@
+"""Mutation testing, one core module at a time, against that module's own tests.
+
+    python tools/mutation.py retries            # one module
+    python tools/mutation.py auth ratelimit     # several, one after the other
+    python tools/mutation.py --quick            # the small, fast ones (a few minutes)
+    python tools/mutation.py --all              # every module listed below (slow)
+    python tools/mutation.py --list             # the modules and their tests
+
+Each run copies ``as2gw_async/`` and ``tests/`` into ``.mutation/<module>/`` (git-ignored),
+adds a ``[tool.mutmut]`` section naming the one module and its tests, and runs mutmut there:
+the working tree is never modified. It prints the score (killed / all mutants) and the diff of
+every survivor; ``docs/mutation.md`` records each module's score and why each survivor is
+equivalent (or which test now kills it). Needs the ``mutation`` extra
+(``pip install -e ".[dev,mutation]"``) and a POSIX system (mutmut forks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".mutation"
+
+#: module name -> (source file, the tests that are that module's own)
+MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "retries": (
+        "as2gw_async/retries.py",
+        ("tests/unit/test_retries.py", "tests/unit/test_retry_after.py"),
+    ),
+    "ratelimit": (
+        "as2gw_async/ratelimit.py",
+        ("tests/unit/test_ratelimit_timing.py", "tests/unit/test_ratelimit_session.py"),
+    ),
+    "auth": (
+        "as2gw_async/auth.py",
+        (
+            "tests/unit/test_auth.py",
+            "tests/unit/test_auth_expiry.py",
+            "tests/unit/test_core_session.py",
+        ),
+    ),
+    "paging": (
+        "as2gw_async/endpoints/_paging.py",
+        ("tests/unit/test_folders_iter.py", "tests/unit/test_paging_stall.py"),
+    ),
+    "batch": (
+        "as2gw_async/endpoints/batch.py",
+        (
+            "tests/unit/test_batch.py",
+            "tests/unit/test_batch_mark_read.py",
+            "tests/unit/test_batch_rollback.py",
+            "tests/unit/test_batch_safety.py",
+            "tests/unit/test_scratch_files.py",
+        ),
+    ),
+    "atomic": (
+        "as2gw_async/atomic.py",
+        (
+            "tests/unit/test_files.py",
+            "tests/unit/test_files_durability.py",
+            "tests/unit/test_downloads_files.py",
+        ),
+    ),
+    "archives": (
+        "as2gw_async/archives.py",
+        (
+            "tests/unit/test_files.py",
+            "tests/unit/test_files_durability.py",
+            "tests/unit/test_zip_verification.py",
+            "tests/unit/test_downloads_files.py",
+        ),
+    ),
+    "filenames": (
+        "as2gw_async/filenames.py",
+        ("tests/unit/test_files.py", "tests/unit/test_files_properties.py"),
+    ),
+    "journal": (
+        "as2gw_async/journal/file.py",
+        (
+            "tests/unit/test_journal_file.py",
+            "tests/integration/test_inbox_journal_gaps.py",
+            "tests/integration/test_inbox_journal_compat.py",
+        ),
+    ),
+    "inbox": (
+        "as2gw_async/inbox.py",
+        (
+            "tests/unit/test_inbox_mailbox.py",
+            "tests/unit/test_inbox_verify.py",
+            "tests/integration/test_inbox_consumer.py",
+            "tests/integration/test_inbox_adopt_and_size.py",
+            "tests/integration/test_inbox_journal_gaps.py",
+        ),
+    ),
+}
+QUICK = ("retries", "ratelimit", "auth")
+#: Every mutant status mutmut reports; only "killed" and "timeout" count as caught.
+CAUGHT = ("killed", "timeout")
+
+
+def _prepare(name: str) -> Path:
+    """A scratch copy of the package and the tests, configured for this one module."""
+    source, tests = MODULES[name]
+    missing = [p for p in (source, *tests) if not (ROOT / p).exists()]
+    if missing:
+        raise SystemExit(f"{name}: not found (moved?): {', '.join(missing)}; update MODULES")
+    work = WORK / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for tree in ("as2gw_async", "tests"):
+        shutil.copytree(ROOT / tree, work / tree, ignore=ignore)
+    config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    config += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["as2gw_async/"]\n'
+        f"only_mutate = {json.dumps([source])}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+    )
+    (work / "pyproject.toml").write_text(config, encoding="utf-8")
+    return work
+
+
+def _mutmut(work: Path, *args: str, capture: bool = True) -> str:
+    command = [sys.executable, "-m", "mutmut", *args]
+    done = subprocess.run(
+        command, cwd=work, text=True, capture_output=capture, check=False, env=os.environ.copy()
+    )
+    if done.returncode != 0:
+        sys.stderr.write((done.stdout or "") + (done.stderr or ""))
+        raise SystemExit(f"mutmut {' '.join(args)} failed with exit code {done.returncode}")
+    return done.stdout or ""
+
+
+class Score(NamedTuple):
+    """One module's result: mutants caught, mutants made, and the names of the rest."""
+
+    module: str
+    caught: int
+    total: int
+    survivors: list[str]
+
+    @property
+    def percent(self) -> float:
+        """Caught as a percentage of all mutants (100 when there were none)."""
+        return 100.0 * self.caught / self.total if self.total else 100.0
+
+
+def run(name: str, max_children: int) -> Score:
+    """Mutate one module, run its tests against every mutant; return the tally."""
+    work = _prepare(name)
+    started = time.monotonic()
+    _mutmut(work, "run", "--max-children", str(max_children), capture=False)  # shows progress
+    elapsed = time.monotonic() - started
+    statuses: dict[str, str] = {}
+    for line in _mutmut(work, "results", "--all", "true").splitlines():
+        mutant, sep, status = line.strip().rpartition(": ")
+        if sep:
+            statuses[mutant] = status
+    counts: dict[str, int] = {}
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    caught = sum(counts.get(s, 0) for s in CAUGHT)
+    total = len(statuses)
+    survivors = sorted(m for m, s in statuses.items() if s not in CAUGHT)
+    score = Score(name, caught, total, survivors)
+    tally = ", ".join(f"{s} {n}" for s, n in sorted(counts.items()))
+    print(f"\n== {name} ({MODULES[name][0]}): {caught}/{total} caught = {score.percent:.1f} %")
+    print(f"   [{tally}] in {elapsed:.0f} s")
+    for mutant in survivors:
+        print(f"\n-- {mutant}: {statuses[mutant]}")
+        print(_mutmut(work, "show", mutant).rstrip())
+    return score
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run each module asked for."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
+    parser.add_argument("--quick", action="store_true", help=f"run {', '.join(QUICK)}")
+    parser.add_argument("--all", action="store_true", help="run every module")
+    parser.add_argument("--list", action="store_true", help="list the modules and their tests")
+    parser.add_argument(
+        "--max-children", type=int, default=2, help="parallel test processes (default 2)"
+    )
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, (source, tests) in MODULES.items():
+            print(f"{name:10} {source}\n{'':10} tests: {' '.join(tests)}")
+        return 0
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    names = list(MODULES) if args.all else [*args.modules, *(QUICK if args.quick else ())]
+    if not names:
+        parser.error("name a MODULE, or pass --quick, --all or --list")
+    results = [run(name, args.max_children) for name in dict.fromkeys(names)]
+    print("\nmodule      score")
+    for r in results:
+        print(f"{r.module:10}  {r.caught}/{r.total} = {r.percent:.1f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
