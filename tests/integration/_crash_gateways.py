@@ -334,8 +334,9 @@ class ECGrid:
         if kind == "rate_limit":
             return Fault("rate_limit", route, status=429, retry_after=0)
         if kind == "envelope":
-            # HTTP 200 with success: false is not retried by the client (not a 5xx): on the
-            # listing it would end the run; on a download or confirm it skips that parcel
+            # HTTP 200 with success: false on downloads and confirms only (a confirm's is not
+            # retried: it skips that parcel until the next pass); the listing's retry of it
+            # is tested in test_ecgrid_envelope_retries.py
             if route.endswith("-list"):
                 return None
             return Fault("envelope", route, status=200, error_code="InternalError")

@@ -115,7 +115,7 @@ def test_ecgrid_acknowledgement_and_faults(tmp_path: Path) -> None:
     assert gateway.acknowledged(early)
     assert gateway.acknowledged(safe)
     assert {r.status_code for r in answers} <= {200, 429, 503}
-    # a download fault never lands on a listing, nor an envelope error (not retried)
+    # a download fault never lands on a listing, nor (in this harness) an envelope error
     assert listing_faults == {"status", "rate_limit"}
     assert refused["success"] is False
     assert set(gateway.fault_counts()[0]) == {"status", "rate_limit", "envelope"}
