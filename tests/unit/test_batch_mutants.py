@@ -4,7 +4,10 @@ comment names the mutants it kills (see docs/mutation.md for the ones left as eq
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import httpx
 
 import pytest
 import respx
@@ -12,7 +15,7 @@ import respx
 import as2gw_async as gw
 from as2gw_async.endpoints.batch import batch_download, mark_read
 
-from .test_batch import FakeGateway, check_result, expected_tree, tree
+from .test_batch import FakeGateway, check_result, expected_tree, tree, zip_bytes
 
 K = 1000
 
@@ -64,3 +67,43 @@ async def test_an_id_that_is_not_a_non_empty_string_is_named_in_the_error(
     with pytest.raises(ValueError, match=rf"\Aa message id is a non-empty string, not {bad!r}\Z"):
         await batch_download(session, ["<a@x>", bad], dest)  # type: ignore[list-item]
     assert not dest.exists()
+
+
+def _chunked(data: bytes, size: int, fail_after: int | None = None) -> AsyncIterator[bytes]:
+    """``data`` in chunks of ``size``; the connection breaks after ``fail_after`` chunks."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for n, start in enumerate(range(0, len(data), size)):
+            if n == fail_after:
+                raise httpx.ReadError("connection reset mid-body")
+            yield data[start : start + size]
+
+    return chunks()
+
+
+async def test_progress_adds_each_chunk_once_and_a_refetch_from_zero(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # The archive arrives in chunks; the first attempt breaks after two of them and the
+    # session fetches it again from byte 0. The total counts every byte received, rising.
+    # kills in `_progress_for_body`: `done - last` -> `done + last`, the condition
+    # `done >= last` -> `... and False` (each report added whole) or `... or True` (a
+    # refetch subtracted), and `last = done` -> `last = None`
+    ids = [fake.add("<a@x>", 3 * K, 2 * K)]
+    archive = zip_bytes([(f"{ids[0]}/{name}", data) for name, data in fake.messages[ids[0]]])
+    size = len(archive) // 5 + 1  # five chunks
+    attempts: list[int] = []
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        broken = 2 if len(attempts) == 1 else None
+        return httpx.Response(200, content=_chunked(archive, size, fail_after=broken))
+
+    fake.batch_override = answer
+    seen: list[int] = []
+    result = await batch_download(session, ids, dest, progress=lambda d, _t: seen.append(d))
+    check_result(result, fake, ids)
+    assert len(attempts) == 2
+    assert seen == sorted(seen)
+    assert seen[-1] == 2 * size + len(archive)
+    assert len(seen) > 3  # reported chunk by chunk
