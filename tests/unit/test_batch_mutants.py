@@ -4,6 +4,7 @@ comment names the mutants it kills (see docs/mutation.md for the ones left as eq
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -106,3 +107,50 @@ async def test_progress_adds_each_chunk_once_and_a_refetch_from_zero(
     assert seen == sorted(seen)
     assert seen[-1] == 2 * size + len(archive)
     assert len(seen) > 3  # reported chunk by chunk
+
+
+def _omitting(fake: FakeGateway, *left_out: str) -> None:
+    """The batch endpoint leaves ``left_out`` out of its archive: no folder, no .error."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        ids = json.loads(request.content)
+        fake.batches.append(ids)
+        entries = [
+            (f"{mid}/{name}", data)
+            for mid in ids
+            if mid not in left_out
+            for name, data in fake.messages.get(mid, [])
+        ]
+        return httpx.Response(200, content=zip_bytes(entries))
+
+    fake.batch_override = answer
+
+
+async def test_a_left_out_message_the_gateway_does_not_know_is_an_error_saying_so(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # kills in `_check_omitted`: `count = -1` -> `+1`, `if count < 0 ... and False`, and the
+    # text emptied or upper-cased (it would say the gateway has 1 attachment of it)
+    ids = [fake.add("<a@x>", K), "<ghost@x>"]
+    _omitting(fake, "<ghost@x>")
+    result = await batch_download(session, ids, dest, mark_as_read=True)
+    assert result.errors == {
+        "<ghost@x>": "the gateway does not know this message (it left it out of the archive)"
+    }
+    assert list(result.files) == ["<a@x>"]
+    assert not [call for call in fake.calls if call.startswith("unmark")]
+
+
+async def test_a_left_out_message_with_one_attachment_is_marked_unread_again(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # kills in `_check_omitted`: `self.mark_as_read and count > 0` -> `count > 1`
+    ids = [fake.add("<a@x>", K), fake.add("<one@x>", K)]
+    _omitting(fake, "<one@x>")
+    result = await batch_download(session, ids, dest, mark_as_read=True)
+    assert result.errors == {
+        "<one@x>": "the gateway left this message out of the archive although it has "
+        "1 attachment(s)"
+    }
+    assert "unmark <one@x>" in fake.calls
+    assert tree(dest) == expected_tree(fake, ["<a@x>"])
