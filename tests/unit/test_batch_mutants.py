@@ -14,6 +14,7 @@ import respx
 
 import as2gw_async as gw
 from as2gw_async.endpoints.batch import batch_download, mark_read
+from as2gw_async.files import safe_message_dirname
 
 from .test_batch import FakeGateway, check_result, expected_tree, tree, zip_bytes
 
@@ -154,3 +155,67 @@ async def test_a_left_out_message_with_one_attachment_is_marked_unread_again(
     }
     assert "unmark <one@x>" in fake.calls
     assert tree(dest) == expected_tree(fake, ["<a@x>"])
+
+
+def _second_batch_refused(fake: FakeGateway) -> None:
+    """The first batch request is answered as usual, the next ones with 403."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if fake.batches:
+            fake.batches.append(json.loads(request.content))
+            return httpx.Response(403, json={"message": "Forbidden"})
+        return fake.batch(json.loads(request.content), mark=False)
+
+    fake.batch_override = answer
+
+
+async def test_a_message_completed_by_a_truncated_answer_stays_when_a_later_request_fails(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # The first answer stops after B's last attachment (206 at (1,1)): B is complete once its
+    # attachment count says so. The request for C then fails: A and B stay on disk.
+    # kills in `_step`: `self.incomplete.pop(message_id, None)` -> `pop(None, None)` (the
+    # rollback would delete B's files)
+    fake.limit = int(3.5 * K)
+    ids = [fake.add("<a@x>", K), fake.add("<b@x>", K, K), fake.add("<c@x>", K)]
+    _second_batch_refused(fake)
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest)
+    assert fake.statuses == [(206, "(1,1)")]
+    assert fake.batches == [ids, ["<c@x>"]]
+    assert tree(dest) == expected_tree(fake, ids[:2])
+
+
+async def test_a_message_fetched_singly_stays_when_a_later_request_fails(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # A opens the request and does not fit (206 at (0,0)): its second attachment is fetched
+    # alone. The request for B then fails: A stays on disk.
+    # kills in `_fallback`: `self.incomplete.pop(message_id, None)` -> `pop(None, None)`
+    fake.limit = int(1.5 * K)
+    ids = [fake.add("<a@x>", K, K), fake.add("<b@x>", K)]
+    _second_batch_refused(fake)
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest)
+    assert fake.statuses == [(206, "(0,0)")]
+    assert "attachment <a@x> 1" in fake.calls
+    assert tree(dest) == expected_tree(fake, ids[:1])
+
+
+async def test_a_failure_removes_our_files_from_a_directory_the_user_made(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # The user made A's directory (and left a file there); A's first attachment is written,
+    # its second cannot be fetched. Without overwrite, what we wrote goes; theirs stays.
+    # kills in `_discard`: `not self.overwrite or written.directories` -> `and`, and
+    # -> `self.overwrite or ...` (our file would be left behind)
+    fake.limit = int(1.5 * K)
+    ids = [fake.add("<a@x>", K, K)]
+    fake.forbidden.add(("<a@x>", 1))
+    mine = dest / safe_message_dirname("<a@x>") / "mine.txt"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"the user's")
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest)
+    assert fake.statuses == [(206, "(0,0)")]
+    assert tree(dest) == {f"{safe_message_dirname('<a@x>')}/mine.txt": b"the user's"}
