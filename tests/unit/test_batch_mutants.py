@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -219,3 +220,82 @@ async def test_a_failure_removes_our_files_from_a_directory_the_user_made(
         await batch_download(session, ids, dest)
     assert fake.statuses == [(206, "(0,0)")]
     assert tree(dest) == {f"{safe_message_dirname('<a@x>')}/mine.txt": b"the user's"}
+
+
+@pytest.fixture
+def refused_gets(fake: FakeGateway, router: respx.MockRouter) -> set[str]:
+    """Message ids whose GET (the attachment count) the gateway refuses with 403."""
+    refused: set[str] = set()
+    handle = fake.handle
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode().split("?", 1)[0]
+        mid = unquote(path.rsplit("/", 1)[-1])
+        if request.method == "GET" and mid in refused:
+            fake.calls.append(f"refused get {mid}")
+            return httpx.Response(403, json={"message": "Forbidden"})
+        return handle(request)
+
+    (route,) = [r for r in router.routes if r.side_effect == handle]
+    route.side_effect = answer
+    return refused
+
+
+async def test_after_a_truncation_only_the_truncated_message_is_marked_unread_again(
+    session: gw.Session, fake: FakeGateway, dest: Path, refused_gets: set[str]
+) -> None:
+    # 206 at (1,0): A is complete, B's first attachment written, C never sent. B's count
+    # cannot be read: B alone is marked unread again (C was not marked by the gateway).
+    # kills in `_step`: `ids[: complete + 1]` -> `[: complete - 1]` / `[: complete + 2]`,
+    # `if i in at_risk` -> `not in`
+    fake.limit = int(2.5 * K)
+    ids = [fake.add("<a@x>", K), fake.add("<b@x>", K, K), fake.add("<c@x>", K)]
+    refused_gets.add("<b@x>")
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest, mark_as_read=True)
+    assert fake.statuses == [(206, "(1,0)")]
+    assert [c for c in fake.calls if c.startswith("unmark")] == ["unmark <b@x>"]
+    assert fake.read == {"<a@x>"}
+    assert tree(dest) == expected_tree(fake, ids[:1])
+
+
+async def test_without_mark_as_read_a_failure_marks_nothing_unread(
+    session: gw.Session, fake: FakeGateway, dest: Path, refused_gets: set[str]
+) -> None:
+    # kills in `_step`: `dict.fromkeys(ids) if self.mark_as_read else {}` -> `... or True`
+    fake.limit = int(2.5 * K)
+    ids = [fake.add("<a@x>", K), fake.add("<b@x>", K, K)]
+    refused_gets.add("<b@x>")
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest)
+    assert not [c for c in fake.calls if c.startswith("unmark")]
+
+
+async def test_a_refusal_after_an_answered_attempt_still_rolls_back(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # The first attempt is answered 200 (the gateway marked the messages read) and its
+    # body breaks; the retry is refused (403). The gateway did process the request: both
+    # messages are marked unread again. kills in `_step`: `answered = True` -> `False` /
+    # `None`, and `self._fetch(ids, on_response)` -> `self._fetch(ids, None)`
+    ids = [fake.add("<a@x>", 3 * K), fake.add("<b@x>", 3 * K)]
+    archive = zip_bytes([(f"{i}/{n}", d) for i in ids for n, d in fake.messages[i]])
+    attempts: list[int] = []
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        if len(attempts) == 1:
+            fake.read.update(ids)
+            return httpx.Response(200, content=_chunked(archive, 100, fail_after=1))
+        return httpx.Response(403, json={"message": "Forbidden"})
+
+    fake.batch_override = answer
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest, mark_as_read=True)
+    assert len(attempts) == 2
+    assert sorted(c for c in fake.calls if c.startswith("unmark")) == [
+        "unmark <a@x>",
+        "unmark <b@x>",
+    ]
+    assert fake.read == set()
+    assert tree(dest) == {}
