@@ -299,3 +299,37 @@ async def test_a_refusal_after_an_answered_attempt_still_rolls_back(
     ]
     assert fake.read == set()
     assert tree(dest) == {}
+
+
+async def test_a_resumed_message_skips_only_its_own_repeated_attachments(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # The first answer stops after A's first attachment (206 at (1,0)); the next request
+    # opens with A, whose file0.bin is skipped as already written. B, complete in that same
+    # answer, also has a file0.bin: it must be written. kills in `_step`:
+    # `resumed = partial if position == 0 else None` -> `... or True`
+    fake.limit = 2600
+    ids = [fake.add("<x@x>", 2 * K), fake.add("<a@x>", 500, 500, 500), fake.add("<b@x>", 500)]
+    result = await batch_download(session, ids, dest)
+    assert fake.statuses == [(206, "(1,0)"), (200, None)]
+    assert fake.batches == [ids, ids[1:]]
+    check_result(result, fake, ids)
+    assert tree(dest) == expected_tree(fake, ids)
+
+
+async def test_a_truncation_before_any_attachment_of_the_next_message_costs_no_lookup(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # 206 at (1,-1): A is complete and nothing of B was added; the next request simply
+    # opens with B, without asking for B's attachment count.
+    # kills in `_step`: `if m > 0 and not names` -> `m > 1`
+    fake.limit = int(1.5 * K)
+    ids = [fake.add("<a@x>", K), fake.add("<b@x>", K)]
+    headers = iter([(206, "(1,-1)")])
+    fake.header = lambda header: next(headers, (200, None) if header is None else (206, header))
+    result = await batch_download(session, ids, dest)
+    assert fake.batches == [ids, ids[1:]]
+    assert fake.calls == ["batch", "batch"]
+    assert result.requests == 2
+    check_result(result, fake, ids)
+    assert tree(dest) == expected_tree(fake, ids)
