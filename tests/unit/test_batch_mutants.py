@@ -5,6 +5,7 @@ comment names the mutants it kills (see docs/mutation.md for the ones left as eq
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import unquote
@@ -333,3 +334,31 @@ async def test_a_truncation_before_any_attachment_of_the_next_message_costs_no_l
     assert result.requests == 2
     check_result(result, fake, ids)
     assert tree(dest) == expected_tree(fake, ids)
+
+
+async def test_the_log_says_which_message_a_truncated_answer_completed(
+    session: gw.Session, fake: FakeGateway, dest: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kills in `_step`: the debug line's text or arguments replaced, emptied or dropped
+    fake.limit = int(3.5 * K)
+    ids = [fake.add("<a@x>", K), fake.add("<b@x>", K, K), fake.add("<c@x>", K)]
+    with caplog.at_level(logging.DEBUG, logger="as2gw_async"):
+        await batch_download(session, ids, dest)
+    assert fake.statuses[0] == (206, "(1,1)")
+    batch_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("batch")]
+    assert batch_lines == ["batch: <b@x> completed by a truncated response"]
+
+
+async def test_the_log_says_which_attachments_are_fetched_singly(
+    session: gw.Session, fake: FakeGateway, dest: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kills in `_step`: the info line's text or arguments replaced, emptied or dropped, and
+    # `count - 1` -> `count + 1` / `count - 2` in it
+    fake.limit = int(1.5 * K)
+    ids = [fake.add("<a@x>", K, K, K)]
+    with caplog.at_level(logging.INFO, logger="as2gw_async"):
+        await batch_download(session, ids, dest)
+    assert fake.statuses[0] == (206, "(0,0)")
+    assert caplog.messages == [
+        "batch: <a@x> does not fit in one response; fetching attachments 1..2 singly"
+    ]
