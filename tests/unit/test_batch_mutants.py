@@ -362,3 +362,30 @@ async def test_the_log_says_which_attachments_are_fetched_singly(
     assert caplog.messages == [
         "batch: <a@x> does not fit in one response; fetching attachments 1..2 singly"
     ]
+
+
+async def test_concurrency_one_is_allowed_and_true_is_not(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # kills: `concurrency < 1` -> `<= 1` / `< 2`, `isinstance(concurrency, bool) or ...` ->
+    # `and`, and the ValueError's text dropped
+    ids = [fake.add("<a@x>", K)]
+    result = await batch_download(session, ids, dest, concurrency=1)
+    check_result(result, fake, ids)
+    for bad in (True, 0):
+        with pytest.raises(
+            ValueError, match=rf"\Aconcurrency must be a positive integer, not {bad}\Z"
+        ):
+            await batch_download(session, ids, dest, concurrency=bad)
+
+
+async def test_mark_read_matches_an_id_with_a_slash_to_its_folder(
+    session: gw.Session, fake: FakeGateway, tmp_path: Path
+) -> None:
+    # The folder of "<a/b@x>" reads as "<a" plus a subdirectory unless the requested ids are
+    # given to the layout: matched whole, it needs no GET of its own.
+    # kills in `mark_read`: `read_batch_layout(..., message_ids=pending)` -> `None` / dropped
+    ids = [fake.add("<a/b@x>", 10), fake.add("<c@x>", 10)]
+    assert await mark_read(session, ids, scratch_dir=tmp_path) == ids
+    assert fake.calls == ["batch"]
+    assert fake.read == set(ids)
