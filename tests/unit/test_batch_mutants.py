@@ -389,3 +389,83 @@ async def test_mark_read_matches_an_id_with_a_slash_to_its_folder(
     assert await mark_read(session, ids, scratch_dir=tmp_path) == ids
     assert fake.calls == ["batch"]
     assert fake.read == set(ids)
+
+
+@pytest.mark.parametrize("second", ["error", "omitted"])
+async def test_a_message_failing_after_a_truncation_loses_its_first_files(
+    session: gw.Session, fake: FakeGateway, dest: Path, second: str
+) -> None:
+    # 206 at (1,0) brings B's first attachment; the next answer has a .error for B, or
+    # leaves B out (and B still has two attachments): B is an error, its file is removed
+    # and it is not in `files`. kills in `_take_complete`: `self.files.pop(message_id,
+    # None)` -> `pop(None, None)`, `self._discard(message_id)` -> `_discard(None)`; in
+    # `_check_omitted`: `self.files.pop(message_id, None)` -> `pop(None, None)`
+    fake.limit = int(2.5 * K)
+    ids = [fake.add("<a@x>", K), fake.add("<b@x>", K, K)]
+    first = fake.batch
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requested = json.loads(request.content)
+        if not fake.batches:
+            return first(requested, mark=False)
+        fake.batches.append(requested)
+        entries = [("<b@x>/.error", b"gone")] if second == "error" else []
+        return httpx.Response(200, content=zip_bytes(entries))
+
+    fake.batch_override = answer
+    result = await batch_download(session, ids, dest)
+    assert fake.statuses == [(206, "(1,0)")]
+    assert fake.batches == [ids, ["<b@x>"]]
+    assert list(result.files) == ["<a@x>"]
+    assert list(result.errors) == ["<b@x>"]
+    assert tree(dest) == expected_tree(fake, ["<a@x>"])
+
+
+async def test_a_message_without_attachments_is_not_marked_unread_by_a_later_failure(
+    session: gw.Session, fake: FakeGateway, dest: Path, refused_gets: set[str]
+) -> None:
+    # E has no attachment (no folder in the archive: looked up, a success); the answer stops
+    # in B (206 at (1,0)) and B's count cannot be read. Only B is marked unread again.
+    # kills in `_check_omitted`: `at_risk.pop(message_id, None)` -> `pop(None, None)`
+    fake.limit = int(1.5 * K)
+    ids = [fake.add("<e@x>"), fake.add("<b@x>", K, K)]
+    refused_gets.add("<b@x>")
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest, mark_as_read=True)
+    assert fake.statuses == [(206, "(1,0)")]
+    assert [c for c in fake.calls if c.startswith("unmark")] == ["unmark <b@x>"]
+    assert "<e@x>" in fake.read
+
+
+async def test_attachments_fetched_singly_overwrite_when_asked(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # kills in `_fallback`: `overwrite=self.overwrite` -> `None` / dropped (the existing
+    # file would stop the download)
+    fake.limit = int(1.5 * K)
+    ids = [fake.add("<a@x>", K, K)]
+    old = dest / safe_message_dirname("<a@x>") / "file1.bin"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"yesterday's copy")
+    result = await batch_download(session, ids, dest, overwrite=True)
+    assert fake.statuses == [(206, "(0,0)")]
+    assert "attachment <a@x> 1" in fake.calls
+    check_result(result, fake, ids)
+    assert tree(dest) == expected_tree(fake, ids)
+
+
+async def test_the_rollback_keeps_a_subdirectory_that_still_holds_files(
+    session: gw.Session, fake: FakeGateway, dest: Path
+) -> None:
+    # A's members sit in a subdirectory; A fails after two of them are written. Removing
+    # the first file leaves the subdirectory non-empty (its rmdir fails and is ignored),
+    # then everything goes. kills in `_discard`: the rmdir's `suppress(OSError)` ->
+    # `suppress(None)` (the rollback itself would raise TypeError)
+    fake.limit = int(2.5 * K)
+    fake.member_name = lambda mid, name: f"{mid}/sub/{name}"
+    ids = [fake.add("<a@x>", K, K, K)]
+    fake.forbidden.add(("<a@x>", 2))
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest)
+    assert fake.statuses == [(206, "(0,1)")]
+    assert tree(dest) == {}
