@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import unquote
 
+import anyio
 import httpx
 import pytest
 import respx
 
 import as2gw_async as gw
+from as2gw_async.endpoints import batch as batch_module
 from as2gw_async.endpoints.batch import batch_download, mark_read
 from as2gw_async.files import safe_message_dirname
 
@@ -468,4 +470,47 @@ async def test_the_rollback_keeps_a_subdirectory_that_still_holds_files(
     with pytest.raises(gw.APIStatusError):
         await batch_download(session, ids, dest)
     assert fake.statuses == [(206, "(0,1)")]
+    assert tree(dest) == {}
+
+
+async def test_the_rollback_gives_up_on_a_mark_unread_that_never_answers(
+    session: gw.Session,
+    fake: FakeGateway,
+    dest: Path,
+    router: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The gateway answers 200 (marking A read) and the body breaks on every attempt; the
+    # markUnread call then takes 20 s. The rollback gives up on it at its deadline (here
+    # 0.05 s, far below the 20 s) and the download's own error reaches the caller.
+    # kills in `_unmark`: `move_on_after(_UNMARK_DEADLINE)` -> `move_on_after(None)` (the
+    # call would run to its end instead of being cancelled)
+    monkeypatch.setattr(batch_module, "_UNMARK_DEADLINE", 0.05)
+    ids = [fake.add("<a@x>", 3 * K)]
+    archive = zip_bytes([(f"{ids[0]}/{n}", d) for n, d in fake.messages[ids[0]]])
+    fake.batch_override = lambda _request: httpx.Response(
+        200, content=_chunked(archive, 100, fail_after=1)
+    )
+    hung: list[str] = []
+    cancelled: list[str] = []
+
+    handle = fake.handle
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/markUnread"):
+            return handle(request)
+        hung.append(request.url.path)
+        try:
+            await anyio.sleep(20)
+        except anyio.get_cancelled_exc_class():
+            cancelled.append(request.url.path)
+            raise
+        return httpx.Response(503, json={"message": "too late"})
+
+    (route,) = [r for r in router.routes if r.side_effect == handle]
+    route.side_effect = hang
+    with pytest.raises(gw.AS2GatewayError):
+        await batch_download(session, ids, dest, mark_as_read=True)
+    assert len(hung) == 1
+    assert cancelled == hung
     assert tree(dest) == {}
