@@ -52,7 +52,12 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "paging": (
         "as2gw_async/endpoints/_paging.py",
-        ("tests/unit/test_folders_iter.py", "tests/unit/test_paging_stall.py"),
+        (
+            "tests/unit/test_folders_iter.py",
+            "tests/unit/test_paging_stall.py",
+            "tests/unit/test_paging_engine.py",
+            "tests/unit/test_listing_hostile.py",
+        ),
     ),
     "batch": (
         "as2gw_async/endpoints/batch.py",
