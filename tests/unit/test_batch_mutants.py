@@ -514,3 +514,29 @@ async def test_the_rollback_gives_up_on_a_mark_unread_that_never_answers(
     assert len(hung) == 1
     assert cancelled == hung
     assert tree(dest) == {}
+
+
+async def test_the_rollback_tolerates_a_file_already_gone(
+    session: gw.Session, fake: FakeGateway, dest: Path, router: respx.MockRouter
+) -> None:
+    # A's first attachment is written; someone removes it while A's second is being
+    # fetched, which fails. The rollback skips the missing file and the download's own
+    # error reaches the caller. kills in `_discard`: `suppress(OSError)` around `os.unlink`
+    # -> `suppress(None)` (the rollback would raise TypeError instead)
+    fake.limit = int(1.5 * K)
+    ids = [fake.add("<a@x>", K, K)]
+    first = dest / safe_message_dirname("<a@x>") / "file0.bin"
+    handle = fake.handle
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/attachments/1"):
+            first.unlink()
+            return httpx.Response(403, json={"message": "Forbidden"})
+        return handle(request)
+
+    (route,) = [r for r in router.routes if r.side_effect == handle]
+    route.side_effect = answer
+    with pytest.raises(gw.APIStatusError):
+        await batch_download(session, ids, dest)
+    assert fake.statuses == [(206, "(0,0)")]
+    assert tree(dest) == {}
