@@ -57,6 +57,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_paging_stall.py",
             "tests/unit/test_paging_engine.py",
             "tests/unit/test_listing_hostile.py",
+            "tests/unit/test_paging_mutants.py",
         ),
     ),
     "batch": (
