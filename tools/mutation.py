@@ -5,6 +5,8 @@
     python tools/mutation.py --quick            # the small, fast ones (a few minutes)
     python tools/mutation.py --all              # every module listed below (slow)
     python tools/mutation.py --list             # the modules and their tests
+    python tools/mutation.py batch --only 'as2gw_async.endpoints.batch.x_mark_read*'
+                                                # only these mutants (names or globs)
 
 Each run copies ``as2gw_async/`` and ``tests/`` into ``.mutation/<module>/`` (git-ignored),
 adds a ``[tool.mutmut]`` section naming the one module and its tests, and runs mutmut there:
@@ -17,6 +19,7 @@ equivalent (or which test now kills it). Needs the ``mutation`` extra
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -49,7 +52,13 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "paging": (
         "as2gw_async/endpoints/_paging.py",
-        ("tests/unit/test_folders_iter.py", "tests/unit/test_paging_stall.py"),
+        (
+            "tests/unit/test_folders_iter.py",
+            "tests/unit/test_paging_stall.py",
+            "tests/unit/test_paging_engine.py",
+            "tests/unit/test_listing_hostile.py",
+            "tests/unit/test_paging_mutants.py",
+        ),
     ),
     "batch": (
         "as2gw_async/endpoints/batch.py",
@@ -58,6 +67,8 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_batch_mark_read.py",
             "tests/unit/test_batch_rollback.py",
             "tests/unit/test_batch_safety.py",
+            "tests/unit/test_batch_truncation_edges.py",
+            "tests/unit/test_batch_mutants.py",
             "tests/unit/test_scratch_files.py",
         ),
     ),
@@ -155,16 +166,18 @@ class Score(NamedTuple):
         return 100.0 * self.caught / self.total if self.total else 100.0
 
 
-def run(name: str, max_children: int) -> Score:
-    """Mutate one module, run its tests against every mutant; return the tally."""
+def run(name: str, max_children: int, only: tuple[str, ...] = ()) -> Score:
+    """Mutate one module, run its tests against every mutant (or those named in ``only``,
+    mutmut names or globs, to re-check survivors); return the tally."""
     work = _prepare(name)
     started = time.monotonic()
-    _mutmut(work, "run", "--max-children", str(max_children), capture=False)  # shows progress
+    # shows progress
+    _mutmut(work, "run", "--max-children", str(max_children), *only, capture=False)
     elapsed = time.monotonic() - started
     statuses: dict[str, str] = {}
     for line in _mutmut(work, "results", "--all", "true").splitlines():
         mutant, sep, status = line.strip().rpartition(": ")
-        if sep:
+        if sep and (not only or any(fnmatch.fnmatchcase(mutant, p) for p in only)):
             statuses[mutant] = status
     counts: dict[str, int] = {}
     for status in statuses.values():
@@ -192,7 +205,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-children", type=int, default=2, help="parallel test processes (default 2)"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="MUTANT",
+        help="run only this mutant (a mutmut name or glob; repeat, or @FILE of names)",
+    )
     args = parser.parse_args(argv)
+    only: list[str] = []
+    for item in args.only:
+        if item.startswith("@"):
+            only += Path(item[1:]).read_text(encoding="utf-8").split()
+        else:
+            only.append(item)
     if args.list:
         for name, (source, tests) in MODULES.items():
             print(f"{name:10} {source}\n{'':10} tests: {' '.join(tests)}")
@@ -203,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     names = list(MODULES) if args.all else [*args.modules, *(QUICK if args.quick else ())]
     if not names:
         parser.error("name a MODULE, or pass --quick, --all or --list")
-    results = [run(name, args.max_children) for name in dict.fromkeys(names)]
+    if only and len(names) != 1:
+        parser.error("--only needs exactly one MODULE")
+    results = [run(name, args.max_children, tuple(only)) for name in dict.fromkeys(names)]
     print("\nmodule      score")
     for r in results:
         print(f"{r.module:10}  {r.caught}/{r.total} = {r.percent:.1f} %")
