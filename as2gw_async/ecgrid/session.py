@@ -11,25 +11,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import ssl
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._core.client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Transport
 from .._core.credentials import APIKeyHeader, BearerToken
-from .._core.encoding import DEFAULT_MAX_DECODED_SIZE
-from .._core.session import DEFAULT_DEADLINE, BaseSession
+from .._core.session import BaseSession, SessionOptions
 from ..auth import Grant, Token
 from ..errors import AS2GatewayError, AuthenticationError
-from ..ratelimit import RateLimit
-from ..retries import RetryPolicy
 from .envelope import envelope_of, error_for, malformed, unwrap
 from .envelope import retry_policy as ecgrid_retry_policy
 from .models import parse_datetime
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .interchanges import Interchanges
     from .mailbox import ECGridMailbox
     from .parcels import Parcels
@@ -67,18 +64,7 @@ class Session(BaseSession):
         login: str | None = None,
         password: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        limits: httpx.Limits = DEFAULT_LIMITS,
-        max_retries: int = 3,
-        retry_policy: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
-        token_refresh_margin: float = 300.0,
-        allow_insecure_http: bool = False,
-        verify: ssl.SSLContext | str | bool = True,
-        http_client: httpx.AsyncClient | None = None,
-        transport: Transport = "httpx",
-        deadline: float | None = DEFAULT_DEADLINE,
-        max_decoded_size: int | None = DEFAULT_MAX_DECODED_SIZE,
+        **options: Unpack[SessionOptions],
     ) -> None:
         if api_key is not None and (login is not None or password is not None):
             raise ValueError("give either api_key or login and password, not both")
@@ -90,6 +76,8 @@ class Session(BaseSession):
         self._api_key = api_key
         self._password = password
         uses_key = api_key is not None
+        if options.get("retry_policy") is None:
+            options["retry_policy"] = ecgrid_retry_policy(options.get("max_retries", 3))
         super().__init__(
             base_url=base_url,
             credentials=APIKeyHeader("X-API-Key") if uses_key else BearerToken(),
@@ -97,20 +85,7 @@ class Session(BaseSession):
             refresh=None if uses_key else self._refresh,
             error_for=error_for,
             secrets=(api_key, password),
-            timeout=timeout,
-            limits=limits,
-            max_retries=max_retries,
-            retry_policy=retry_policy
-            if retry_policy is not None
-            else ecgrid_retry_policy(max_retries),
-            rate_limit=rate_limit,
-            token_refresh_margin=token_refresh_margin,
-            allow_insecure_http=allow_insecure_http,
-            verify=verify,
-            http_client=http_client,
-            transport=transport,
-            deadline=deadline,
-            max_decoded_size=max_decoded_size,
+            **options,
         )
 
         from .interchanges import Interchanges
