@@ -24,6 +24,9 @@ The consumer talks to a gateway only through a `Mailbox` (``mailbox.py``) and ke
 states in a `Journal` (``journal/``), so it works the same for every gateway and backend.
 Fetches run ``concurrency`` at a time while the listing goes on, and each message is handed
 over as soon as it is stored: a large message (fetched on its own) never holds back others.
+Acknowledgements wait until the listing has been read to its end: acknowledging takes
+messages out of the waiting listing, and doing it while the listing is being paged would
+shift every later page (costing the pager extra requests, under the gateway's rate limit).
 """
 
 from __future__ import annotations
@@ -199,6 +202,7 @@ class InboxConsumer:
         self._tasks: anyio.abc.TaskGroup | None = None
         self._recovered: tuple[JournalRecord, ...] = ()
         self._to_mark: list[str] = []
+        self._listing = False  # a pass is reading the waiting listing: hold acknowledgements
         self._handed: set[str] = set()
         self._base = self._mailbox.usage()
 
@@ -372,6 +376,7 @@ class InboxConsumer:
                 planner = _Planner(self._mailbox.sizes)
                 group: list[WaitingItem] = []
                 seen: set[str] = set()
+                self._listing = True
                 try:
                     async for item in self._mailbox.waiting():
                         if item.id in seen or item.id in self.skipped:
@@ -383,6 +388,8 @@ class InboxConsumer:
                             await self._dispatch(full, planner, send_chunk, out)
                 except Exception as exc:  # e.g. the listing gave up: finish what we have
                     failure = exc
+                finally:
+                    self._listing = False
                 await self._dispatch(group, planner, send_chunk, out)
                 for chunk in planner.flush():
                     await send_chunk.send(chunk)
@@ -522,7 +529,7 @@ class InboxConsumer:
         await self._journal.record([JournalRecord(message_id=mid, state=ACKED)])
         self.stats.delivered += 1
         self._to_mark.append(mid)
-        if len(self._to_mark) >= _ACK_IDS:
+        if len(self._to_mark) >= _ACK_IDS and not self._listing:
             await self._flush_marks()
 
     async def _flush_marks(self) -> None:

@@ -4,15 +4,15 @@ What it measures: wall time of ``InboxConsumer`` draining N unread messages (5,0
 default, ``--ratelimit-messages N``; 300 with ``--quick``) while the emulator enforces the
 gateway's documented limit, 50 requests per 10 s per account (answering 429 beyond it), and
 the session's own client-side limiter is on at the same rate (its default). The floor is
-the time the requests need at that rate: ``requests / (50 / 10 s)``, counting the requests
-that reached the server (authorize, which the gateway does not limit, excluded). Target:
-wall time <= 1.05x that floor, and not one 429 from the server. ``--quick`` scales the rate
-down in time (5 per 1 s) so that a few hundred messages still meet the limit.
+the time the requests the job needs take at that rate: ``minimum / (50 / 10 s)``, where the
+minimum is one listing page, one batch download and one mark-read batch per 100 messages
+plus one final empty listing (authorize, which the gateway does not limit, excluded).
+Target: wall time <= 1.05x that floor, and not one 429 from the server. ``--quick`` scales
+the rate down in time (5 per 1 s) so that a few hundred messages still meet the limit.
 
-Why it is fair: the floor is computed from the drain's own request count, so a client that
-made more requests than needed would not be flattered by it (the table also gives the
-minimum for this job, list + batch download + mark-read batches per 100 messages and one
-final empty listing); every run starts with N fresh unread messages and an idle rate window.
+Why it is fair: the floor counts the requests needed, not the ones made, so a client that
+makes more requests than needed pays for each one (the table gives both counts); every run
+starts with N fresh unread messages and an idle rate window.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def run(cfg: Config) -> Scenario:
             r["api_requests"] = sum(routes.values())
             r["routes"] = routes
             r["server_429"] = int(r["server"]["statuses"].get("429", 0))
-            r["floor_s"] = r["api_requests"] / per_second
+            r["floor_s"] = safe_minimum(n) / per_second
             r["vs_floor"] = r["wall"] / r["floor_s"]
             if r["delivered"] != n or r["duplicates"]:
                 raise AssertionError(f"delivered {r['delivered']} of {n}, {r['duplicates']} twice")
@@ -148,7 +148,7 @@ def run(cfg: Config) -> Scenario:
 
 def _tables(sc: Scenario, vr: VariantRuns, n: int, rate: tuple[int, float]) -> None:
     if not available(vr):
-        sc.target("wall <= 1.05x requests / rate", "<= 1.05x", "n/a", None)
+        sc.target("wall <= 1.05x requests needed / rate", "<= 1.05x", "n/a", None)
         return
     sc.table(
         f"{n:,} unread messages, server limit {rate[0]} / {rate[1]:g} s, session limiter on "
@@ -161,7 +161,8 @@ def _tables(sc: Scenario, vr: VariantRuns, n: int, rate: tuple[int, float]) -> N
                 "minimum for this job (list + download + mark, per 100; final list)",
                 str(safe_minimum(n)),
             ],
-            ["floor: requests / allowed rate", fmt(vr.median("floor_s"), 2, "s")],
+            ["requests made / minimum", fmt(vr.median("api_requests") / safe_minimum(n), 3, "x")],
+            ["floor: minimum requests / allowed rate", fmt(vr.median("floor_s"), 2, "s")],
             ["wall / floor", fmt(vr.median("vs_floor"), 3, "x")],
             ["429 answers from the server", fmt(vr.median("server_429"), 0)],
             ["client CPU", fmt(vr.median("cpu"), 2, "s")],
@@ -171,10 +172,11 @@ def _tables(sc: Scenario, vr: VariantRuns, n: int, rate: tuple[int, float]) -> N
     worst = max(r["vs_floor"] for r in vr.runs)
     got_429 = max(r["server_429"] for r in vr.runs)
     sc.target(
-        "rate-limited drain: wall <= 1.05x (requests / allowed rate)",
+        "rate-limited drain: wall <= 1.05x (requests needed / allowed rate)",
         "<= 1.05x",
         f"{fmt(vr.median('vs_floor'), 3, 'x')} median, {fmt(worst, 3, 'x')} worst "
-        f"({fmt(vr.median('wall'), 1, 's')} for {fmt(vr.median('api_requests'), 0)} requests)",
+        f"({fmt(vr.median('wall'), 1, 's')}; {fmt(vr.median('api_requests'), 0)} requests "
+        f"made, {safe_minimum(n)} needed)",
         vr.median("vs_floor") <= 1.05,
     )
     sc.target(

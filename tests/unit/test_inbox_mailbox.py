@@ -180,3 +180,51 @@ async def test_an_empty_directory_is_the_delivery_of_a_message_without_files(
     assert [f.name for f in got["full"].files] == ["a.txt"]
     rejected = [p.name for p in (tmp_path / ".as2gw" / "rejected").iterdir()]
     assert [name.startswith(safe_message_dirname("full") + ".") for name in rejected] == [True]
+
+
+class SlowListingMailbox(FakeMailbox):
+    """The listing stops halfway until the consumer's loop has handled ``pause_after``
+    messages, as a rate-limited listing of a large backlog lets downloads and the user's
+    code run ahead of it; records when each acknowledgement came."""
+
+    def __init__(self, messages: dict[str, dict[str, bytes]], *, pause_after: int) -> None:
+        super().__init__(messages)
+        self.sizes = FetchSizes(max_ids=100, max_bytes=None, large=10**9)
+        self.pause_after = pause_after
+        self.handled = 0
+        self.resume = anyio.Event()
+        self.listing_done = False
+        self.acknowledged_while_listing: list[str] = []
+
+    async def waiting(self) -> AsyncIterator[WaitingItem]:
+        listed = [i async for i in super().waiting()]
+        for n, item in enumerate(listed):
+            if n == len(listed) // 2:
+                with anyio.fail_after(10):  # a guard against a hang, not a timing check
+                    await self.resume.wait()
+            yield item
+        self.listing_done = True
+
+    async def acknowledge(self, ids: Sequence[str]) -> list[str]:
+        if not self.listing_done:
+            self.acknowledged_while_listing.extend(ids)
+        return await super().acknowledge(ids)
+
+
+async def test_nothing_is_acknowledged_while_the_listing_is_still_being_read(
+    tmp_path: Path,
+) -> None:
+    # Acknowledging removes messages from the waiting listing; doing it mid-walk shifted
+    # every later page, and the pager paid for that in requests (26 extra listing pages,
+    # 18 %, draining 5,000 messages under the rate limit). The acks wait for the walk's end.
+    box = SlowListingMailbox({f"m{i:03}": {"a.txt": b"x"} for i in range(800)}, pause_after=150)
+    handled: list[str] = []
+    async with gw.InboxConsumer(box, tmp_path, concurrency=2) as consumer:
+        async for d in consumer:
+            handled.append(d.message_id)
+            if len(handled) == box.pause_after:
+                box.resume.set()
+    assert sorted(handled) == sorted(f"m{i:03}" for i in range(800))
+    assert box.acknowledged_while_listing == []
+    assert sorted(box.acknowledged) == sorted(handled)
+    assert len(box.acknowledged) == len(set(box.acknowledged))
