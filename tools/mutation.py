@@ -82,6 +82,9 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_files.py",
             "tests/unit/test_files_durability.py",
             "tests/unit/test_downloads_files.py",
+            "tests/unit/test_files_modules.py",
+            "tests/unit/test_scratch_files.py",
+            "tests/unit/test_atomic_mutants.py",
         ),
     ),
     "archives": (
@@ -95,7 +98,13 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "filenames": (
         "as2gw_async/filenames.py",
-        ("tests/unit/test_files.py", "tests/unit/test_files_properties.py"),
+        (
+            "tests/unit/test_files.py",
+            "tests/unit/test_files_properties.py",
+            "tests/unit/test_files_modules.py",
+            "tests/unit/test_not_a_directory.py",
+            "tests/unit/test_filenames_mutants.py",
+        ),
     ),
     "journal": (
         "as2gw_async/journal/file.py",
