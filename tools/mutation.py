@@ -94,6 +94,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_files_durability.py",
             "tests/unit/test_zip_verification.py",
             "tests/unit/test_downloads_files.py",
+            "tests/unit/test_archives_mutants.py",
         ),
     ),
     "filenames": (
