@@ -306,3 +306,164 @@ async def test_members_are_read_in_bounded_chunks(
     await extract_zip(archive, tmp_path / "out")
     assert asked
     assert set(asked) == {archives._ZIP_CHUNK}
+
+
+# --- durability and rollback ------------------------------------------------------------------
+
+
+class FsyncSpy:
+    """Records what `os.fsync` is called on: "file" or the directory's path."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import os
+        import stat as stat_
+
+        self.calls: list[str] = []
+        real_fsync = os.fsync
+
+        def spy(fd: int) -> None:
+            mode = os.fstat(fd).st_mode
+            self.calls.append(os.readlink(f"/proc/self/fd/{fd}") if stat_.S_ISDIR(mode) else "file")
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", spy)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc to name fds")
+async def test_extraction_fsyncs_each_file_and_each_directory_once_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kills: _extract_groups_sync: AtomicFile `fsync=None` / dropped, `_publish_all(...,
+    # None, ...)`; extract_zip_groups: default `fsync=False`, `fsync` -> None when passed
+    # on; extract_zip: AtomicFile's `fsync` dropped; _publish_all: `_publish_sync(True)`
+    # (a directory fsync per file on top of the one per directory)
+    members = {"g/a.txt": b"a", "g/b.txt": b"b", "g/sub/c.txt": b"c"}
+    archive = make_zip(tmp_path / "a.zip", members)
+    spy = FsyncSpy(monkeypatch)
+    one = tmp_path / "one"
+    await extract_zip_groups(archive, [ZipGroup(one, strip_prefix="g/")])
+    assert sorted(spy.calls) == sorted(["file"] * 3 + [str(one), str(one / "sub")])
+
+    spy.calls.clear()
+    two = tmp_path / "two"
+    await extract_zip(archive, two, strip_prefix="g/")
+    assert sorted(spy.calls) == sorted(["file"] * 3 + [str(two), str(two / "sub")])
+
+    spy.calls.clear()
+    await extract_zip_groups(
+        archive, [ZipGroup(tmp_path / "three", strip_prefix="g/")], fsync=False
+    )
+    await extract_zip(archive, tmp_path / "four", strip_prefix="g/", fsync=False)
+    assert spy.calls == []
+
+
+async def test_a_failed_group_leaves_no_directory_it_made(tmp_path: Path) -> None:
+    # kills: _extract_groups_sync: `_extract_member_sync(..., created)` -> `None` (the
+    # member directories made would not be rolled back)
+    archive = make_zip(tmp_path / "a.zip", {"g/sub/deep/a.txt": b"a", "g/zz.txt": b"z"})
+    raw = bytearray(archive.read_bytes())
+    at = raw.rfind(b"PK\x03\x04")  # the last member's data: its CRC fails
+    raw[at + 30 + len("g/zz.txt") + 1] ^= 0xFF
+    archive.write_bytes(bytes(raw))
+    (tmp_path / "one").mkdir()
+    with pytest.raises(IntegrityError):
+        await extract_zip_groups(archive, [ZipGroup(tmp_path / "one", strip_prefix="g/")])
+    assert tree(tmp_path / "one") == []
+
+
+@pytest.mark.parametrize("how", ["extract_zip", "groups"])
+async def test_a_publish_that_fails_halfway_keeps_what_overwrite_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # kills: extract_zip and _extract_groups_sync: `_roll_back(..., overwrite)` -> `None`
+    # (a falsy overwrite would unlink the files already moved over the old ones: both the
+    # old and the new content lost)
+    import os
+
+    archive = make_zip(tmp_path / "a.zip", {"a.txt": b"new a", "b.txt": b"new b"})
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_bytes(b"old a")
+    real_replace = os.replace
+    moved: list[str] = []
+
+    def replace(src: str, dst: str) -> None:
+        if Path(dst).name == "b.txt":
+            raise PermissionError(13, "refused", dst)
+        real_replace(src, dst)
+        moved.append(Path(dst).name)
+
+    async def extract() -> object:
+        if how == "extract_zip":
+            return await extract_zip(archive, out, overwrite=True)
+        return await extract_zip_groups(archive, [ZipGroup(out)], overwrite=True)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(PermissionError):
+        await extract()
+    assert moved == ["a.txt"]
+    assert (out / "a.txt").read_bytes() == b"new a"
+
+
+async def test_a_rollback_that_cannot_unlink_still_raises_the_first_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kills: _roll_back: `suppress(OSError)` -> `suppress(None)` (a TypeError instead)
+    import os
+
+    from as2gw_async import atomic
+
+    archive = make_zip(tmp_path / "a.zip", {"a.txt": b"a", "b.txt": b"b"})
+    out = tmp_path / "out"
+    real_rename = atomic._rename_no_replace
+    real_unlink = os.unlink
+
+    def rename(temp: Path, final: Path) -> None:
+        if final.name == "b.txt":
+            raise PermissionError(13, "refused", str(final))
+        real_rename(temp, final)
+
+    def unlink(path: str | os.PathLike[str], *args: object, **kwargs: object) -> None:
+        if Path(path) == out / "a.txt":
+            raise PermissionError(13, "refused", str(path))
+        real_unlink(path)
+
+    monkeypatch.setattr(atomic, "_rename_no_replace", rename)
+    monkeypatch.setattr(os, "unlink", unlink)
+    with pytest.raises(PermissionError, match="refused"):
+        await extract_zip(archive, out)
+
+
+async def test_the_return_value_holds_only_this_calls_groups(tmp_path: Path) -> None:
+    # kills: extract_zip_groups: `start = len(finished)` -> `None`
+    archive = make_zip(tmp_path / "a.zip", {"a.txt": b"a"})
+    done: list[list[archives.ExtractedMember]] = [[]]
+    got = await extract_zip_groups(archive, [ZipGroup(tmp_path / "one")], done=done)
+    assert [[m.name for m in g] for g in got] == [["a.txt"]]
+    assert len(done) == 2
+
+
+# --- error messages ---------------------------------------------------------------------------
+
+
+async def test_a_file_that_is_no_zip_says_so(tmp_path: Path) -> None:
+    # kills: _open_zip: IntegrityError(None)
+    bogus = tmp_path / "bogus.zip"
+    bogus.write_bytes(b"this is not a zip archive at all")
+    with pytest.raises(IntegrityError, match=r"^not a valid zip archive: "):
+        await verify_zip(bogus)
+
+
+async def test_a_member_zipfile_cannot_open_is_named(tmp_path: Path) -> None:
+    # kills: _read_member: IntegrityError(None) when the member cannot be opened
+    import struct
+
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("odd.bin", b"data")
+    raw = bytearray(archive.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        struct.pack_into("<H", raw, raw.find(signature) + offset, 99)  # no such method
+    archive.write_bytes(bytes(raw))
+    with pytest.raises(IntegrityError, match=r"^cannot read member 'odd.bin': "):
+        await verify_zip(archive)
