@@ -467,3 +467,18 @@ async def test_a_member_zipfile_cannot_open_is_named(tmp_path: Path) -> None:
     archive.write_bytes(bytes(raw))
     with pytest.raises(IntegrityError, match=r"^cannot read member 'odd.bin': "):
         await verify_zip(archive)
+
+
+async def test_a_zip_that_cannot_be_read_is_an_integrity_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kills: _open_zip: IntegrityError(None) for an OSError other than a missing file
+    import errno
+
+    def broken(*args: object, **kwargs: object) -> zipfile.ZipFile:
+        raise OSError(errno.EIO, "Input/output error")
+
+    archive = make_zip(tmp_path / "a.zip", {"a.txt": b"a"})
+    monkeypatch.setattr(zipfile, "ZipFile", broken)
+    with pytest.raises(IntegrityError, match=r"^not a valid zip archive: \[Errno 5\] Input"):
+        await verify_zip(archive)
