@@ -10,6 +10,7 @@ import array
 import errno
 import hashlib
 import os
+import secrets
 import stat
 import tempfile
 import threading
@@ -99,7 +100,7 @@ async def test_an_eio_from_the_directory_fsync_fails_the_commit(
     fsyncs.fail_dirs = errno.EIO
     f = await opened(tmp_path / "a.txt")
     await f.write(b"abc")
-    with pytest.raises(OSError) as caught:
+    with pytest.raises(OSError, match="Input/output error") as caught:
         await f.commit()
     assert caught.value.errno == errno.EIO
 
@@ -151,7 +152,7 @@ def test_a_temporary_name_taken_is_never_opened_again(
     # kills: _create_temp: `O_EXCL | getattr(os, "O_BINARY", 0)` -> `O_EXCL & ...` (O_EXCL lost:
     # the existing file would be opened), `continue` -> `break` on FileExistsError
     tokens = iter(["deadbeef", "cafef00d"])
-    monkeypatch.setattr(atomic.secrets, "token_hex", lambda n: next(tokens))
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(tokens))
     taken = tmp_path / ".out.bin.deadbeef.part"
     taken.write_bytes(b"someone else's")
     fd, path = atomic.create_scratch_file(tmp_path, "out.bin")
@@ -170,9 +171,9 @@ def test_create_temp_gives_up_after_a_hundred_names_taken(
         tried.append(n)
         return "deadbeef"
 
-    monkeypatch.setattr(atomic.secrets, "token_hex", token_hex)
+    monkeypatch.setattr(secrets, "token_hex", token_hex)
     (tmp_path / ".out.bin.deadbeef.part").write_bytes(b"")
-    with pytest.raises(FileExistsError, match="out.bin"):
+    with pytest.raises(FileExistsError, match=r"beside .*out\.bin"):
         atomic.create_scratch_file(tmp_path, "out.bin")
     assert tried == [4] * 100
 
@@ -317,7 +318,7 @@ async def test_write_bytes_reports_a_directory_fsync_error(tmp_path: Path, fsync
     # `outcomes[i] = error` -> None: the file is in place but not durable, so the caller must
     # hear of it
     fsyncs.fail_dirs = errno.EIO
-    with pytest.raises(OSError) as caught:
+    with pytest.raises(OSError, match="Input/output error") as caught:
         await AtomicFile.write_bytes(lambda: tmp_path / "a", b"abc")
     assert caught.value.errno == errno.EIO
 
@@ -389,7 +390,7 @@ async def test_expected_sha256_needs_a_digest(tmp_path: Path) -> None:
     # kills: _seal_sync: the ValueError's message changed or None
     f = await opened(tmp_path / "a")
     await f.write(b"abc")
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="expected_sha256") as caught:
         await f.commit(expected_sha256="00" * 32)
     assert str(caught.value) == "expected_sha256 needs AtomicFile(..., sha256=True)"
     assert parts(tmp_path) == []
@@ -558,7 +559,7 @@ async def test_truncate_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     # kills: truncate: the messages (None, changed), `self._hasher is None`
     f = await opened(tmp_path / "a")
     await f.write(b"abc")
-    with pytest.raises(ValueError) as bad_size:
+    with pytest.raises(ValueError, match="cannot truncate") as bad_size:
         await f.truncate(4)
     assert str(bad_size.value) == "cannot truncate 3 bytes to 4"
     with pytest.raises(ValueError, match="cannot truncate 3 bytes to -1"):
@@ -700,7 +701,7 @@ def test_each_directory_is_swept_once_per_process(
     sweep_stale_temp_files_once(tmp_path / "missing-2")
     assert len(atomic._SWEPT) == 3
     sweep_stale_temp_files_once(tmp_path / "missing-3")
-    assert atomic._SWEPT == {os.path.abspath(tmp_path / "missing-3")}
+    assert {os.path.abspath(tmp_path / "missing-3")} == atomic._SWEPT
 
 
 # --------------------------------------------------------------------------------------------
