@@ -275,8 +275,10 @@ async def test_a_temporary_name_that_cannot_be_removed_after_the_link_is_harmles
 async def test_commit_links_the_temporary_entry_itself_never_a_symlink_target(
     tmp_path: Path,
 ) -> None:
-    # kills: _rename_no_replace: os.link(..., follow_symlinks=False) -> True / dropped (a
-    # temporary name swapped for a symlink would make the final name a hard link to its target)
+    # Guards follow_symlinks=False in _rename_no_replace (a temporary name swapped for a symlink
+    # must never make the final name a hard link to its target). Kills nothing on Linux: there
+    # CPython calls link(2), which never follows a symlink, for follow_symlinks=True too (the
+    # mutants are listed as equivalent in docs/mutation.md); it would on other systems.
     secret = tmp_path / "secret"
     secret.write_bytes(b"secret")
     f = await opened(tmp_path / "a.txt")
