@@ -113,6 +113,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_journal_file.py",
             "tests/integration/test_inbox_journal_gaps.py",
             "tests/integration/test_inbox_journal_compat.py",
+            "tests/unit/test_journal_mutants.py",
         ),
     ),
     "inbox": (
