@@ -75,10 +75,8 @@ class FileJournal:
         """Append ``records`` and fsync before returning."""
         assert self._owner is not None, "open() first"
         await self._append([_line(r, *self._owner) for r in records])
-        for r in records:
+        for r in records:  # (stored records matter only to open()'s recovery: not kept)
             self._states[r.message_id] = later(r.state, self._states.get(r.message_id))
-            if r.state == STORED:
-                self._stored[r.message_id] = r
 
     # -- file ----------------------------------------------------------------------------
 
