@@ -140,7 +140,6 @@ class _Chunk(Generic[T]):
     start: int
     end: float
     records: Sequence[T]
-    delta: int
 
 
 @define
@@ -198,7 +197,7 @@ class _State(Generic[T]):
         if at_end and delta == 0:
             self.end_page = min(self.end_page, offset)
         end = math.inf if at_end else first + size - delta
-        self.held.append(_Chunk(first - delta, end, page.items, delta))
+        self.held.append(_Chunk(first - delta, end, page.items))
         self._check_fresh(page.items)
 
     def _short(self, page: Fetched[T], offset: int, length: int, total: int) -> None:
