@@ -174,3 +174,26 @@ async def test_prefetch_one_keeps_two_pages_in_flight() -> None:
     ]
     assert got == list(range(100))
     assert most == 2
+
+
+async def test_one_record_pages_follow_a_listing_that_lost_its_first_record() -> None:
+    # Pages of one record; after the first request the first record leaves the listing
+    # (acknowledged elsewhere): page 1 now holds "c", and "b" has moved to position 0, so
+    # page 0 is asked for again and nothing is skipped. kills in `_fetch_window`:
+    # `max(0, covered + delta)` -> `max(1, ...)` (page 1 would be asked for forever)
+    listing = ["a", "b", "c"]
+    calls: list[int] = []
+
+    async def fetch(page: int, length: int) -> Fetched[str]:
+        if calls == [0]:
+            listing.remove("a")
+        calls.append(page)
+        await anyio.sleep(0)
+        items = listing[page * length : (page + 1) * length]
+        return Fetched(items, len(items), len(listing))
+
+    got = [
+        x async for x in iterate(fetch, page_length=1, prefetch=0, key=lambda x: x, endpoint="e")
+    ]
+    assert got == ["a", "b", "c"]
+    assert calls == [0, 1, 0]
