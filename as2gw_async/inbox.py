@@ -530,10 +530,12 @@ class InboxConsumer:
         self.stats.delivered += 1
         self._to_mark.append(mid)
         if len(self._to_mark) >= _ACK_IDS and not self._listing:
-            await self._flush_marks()
+            await self._flush_marks(full_batches_only=True)
 
-    async def _flush_marks(self) -> None:
-        while self._to_mark:
+    async def _flush_marks(self, *, full_batches_only: bool = False) -> None:
+        """Acknowledge what is pending, ``_ACK_IDS`` at a time; with ``full_batches_only``
+        a remainder smaller than that waits for more (or for the end of the pass)."""
+        while len(self._to_mark) >= (_ACK_IDS if full_batches_only else 1):
             ids, self._to_mark = self._to_mark[:_ACK_IDS], self._to_mark[_ACK_IDS:]
             try:
                 marked = await self._mailbox.acknowledge(ids)

@@ -195,6 +195,7 @@ class SlowListingMailbox(FakeMailbox):
         self.resume = anyio.Event()
         self.listing_done = False
         self.acknowledged_while_listing: list[str] = []
+        self.batches: list[int] = []
 
     async def waiting(self) -> AsyncIterator[WaitingItem]:
         listed = [i async for i in super().waiting()]
@@ -208,6 +209,7 @@ class SlowListingMailbox(FakeMailbox):
     async def acknowledge(self, ids: Sequence[str]) -> list[str]:
         if not self.listing_done:
             self.acknowledged_while_listing.extend(ids)
+        self.batches.append(len(ids))
         return await super().acknowledge(ids)
 
 
@@ -226,5 +228,7 @@ async def test_nothing_is_acknowledged_while_the_listing_is_still_being_read(
                 box.resume.set()
     assert sorted(handled) == sorted(f"m{i:03}" for i in range(800))
     assert box.acknowledged_while_listing == []
+    # held back, they still go 100 a request: no partial batch before the last
+    assert box.batches == [100] * 8
     assert sorted(box.acknowledged) == sorted(handled)
     assert len(box.acknowledged) == len(set(box.acknowledged))
