@@ -26,6 +26,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -239,7 +240,8 @@ class Score(NamedTuple):
 
 def _file_of(mutant: str) -> str:
     """``as2gw_async.mft.session.xǁSessionǁget__mutmut_3`` -> ``as2gw_async.mft.session``."""
-    return mutant.split(".x", 1)[0] if ".x" in mutant else mutant.rsplit(".", 1)[0]
+    match = re.search(r"\.x(?:_|ǁ)", mutant)  # functions are x_name, methods xǁClassǁname
+    return mutant[: match.start()] if match else mutant.rsplit(".", 1)[0]
 
 
 def run(name: str, max_children: int, only: tuple[str, ...] = (), resume: bool = False) -> Score:
