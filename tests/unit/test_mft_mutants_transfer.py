@@ -584,6 +584,31 @@ async def test_fetch_removes_a_failed_message_and_records_why(
     assert (tmp_path / "2@mftgateway.com" / "small.bin").read_bytes() == b"y" * 5
 
 
+async def test_fetch_of_one_message_raises_its_own_error(session: Session, tmp_path: Path) -> None:
+    # kills: MftMailbox.fetch: `len(items) == 1` -> `!= 1` / `== 2`; and the error is the
+    # gateway's own, not an ExceptionGroup (the consumer catches AS2GatewayError / OSError)
+    s, router = session
+    _attachments(router, Q, "big.bin", b"x" * 50)
+    with pytest.raises(gw.AS2GatewayError) as caught:
+        await s.mailbox().fetch([WaitingItem(id=MID)], tmp_path, max_total_size=10)
+    assert str(caught.value) == f"message {MID} holds 50 bytes, more than the 10 allowed"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_the_consumer_skips_a_single_message_too_big(
+    session: Session, tmp_path: Path
+) -> None:
+    # A chunk of one message that fails is skipped for the pass, not the end of the drain.
+    s, router = session
+    router.get(f"{BASE}/message/inbox").mock(side_effect=[_listing(MID), _listing()])
+    router.get(f"{BASE}/message/inbox/{Q}").respond(200, json=_message("Received"))
+    _attachments(router, Q, "big.bin", b"x" * 50)
+    async with gw.InboxConsumer(s, tmp_path / "in", max_total_size=10) as consumer:
+        assert [d async for d in consumer] == []
+    assert consumer.stats.skipped == 1
+    assert consumer.skipped == {MID: f"message {MID} holds 50 bytes, more than the 10 allowed"}
+
+
 async def test_fetch_survives_a_message_whose_directory_was_never_made(
     session: Session, tmp_path: Path
 ) -> None:
