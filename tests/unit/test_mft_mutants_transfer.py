@@ -637,3 +637,236 @@ async def test_fetch_with_the_mdn(session: Session, tmp_path: Path) -> None:
         ("1@mftgateway.com.mdn", 3),
     ]
     assert result.errors == {}
+
+
+# -- second batch: the rest of the run's survivors -------------------------------------------
+
+
+async def test_send_names_a_subject_that_is_not_text(session: Session) -> None:
+    # kills: send: check_text("subject") -> None / "XXsubjectXX" / "SUBJECT"
+    s, _ = session
+    with pytest.raises(TypeError, match=r"^subject must be a str, not int$"):
+        await s.send("S", "P", gw.Upload(b"x", name="a.txt"), subject=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("answer", [["a list"], {"attachments": "x"}, {}])
+async def test_an_attachments_answer_without_a_list_is_malformed(
+    session: Session, answer: Any
+) -> None:
+    # kills: attachment_links: isinstance(data, dict) -> `or True`, the message -> None /
+    #        dropped, endpoint -> None, response -> None
+    s, router = session
+    router.get(f"{BASE}/message/inbox/{Q}/attachments").respond(200, json=answer)
+    with pytest.raises(gw.MalformedResponseError) as caught:
+        await s.inbox.attachment_links(MID)
+    assert caught.value.message == "the attachments answer holds no list of links"
+    assert caught.value.endpoint == "GET /message/inbox/{id}/attachments"
+    assert caught.value.response is not None
+    assert caught.value.response.json() == answer
+
+
+BODY = b"0123456789" * 1000
+NEW = b"abcdefghij" * 1000
+
+
+def _broken_then_refused(router: respx.MockRouter, etag: str | None = None) -> None:
+    """The link list (sig=1, then sig=2) and sig=1 breaking off after 4000 bytes, then 403."""
+    router.get(f"{BASE}/message/inbox/{Q}/attachments").mock(
+        side_effect=[
+            httpx.Response(200, json={"attachments": [{"name": "a.bin", "url": u}]})
+            for u in (f"{STORE}/a?sig=1", f"{STORE}/a?sig=2")
+        ]
+    )
+    headers = {"Content-Length": str(len(BODY))}
+    if etag:
+        headers["ETag"] = etag
+    short = httpx.Response(200, headers=headers, content=BODY[:4000])
+    router.get(f"{STORE}/a", params={"sig": "1"}).mock(
+        side_effect=[short, httpx.Response(403, text="<Error>expired</Error>")]
+    )
+
+
+async def test_a_206_without_content_range_is_refused(session: Session, tmp_path: Path) -> None:
+    # kills: _Resume.consume: get("content-range", "") -> default None / dropped (None.strip),
+    #        the message -> None / "XX..XX" / lower / upper
+    s, router = session
+    router.get(f"{BASE}/message/inbox/{Q}/attachments").respond(
+        200, json={"attachments": [{"name": "a.bin", "url": f"{STORE}/a"}]}
+    )
+    router.get(f"{STORE}/a").respond(206, content=b"0123")
+    with pytest.raises(gw.IntegrityError) as caught:
+        await s.inbox.download_attachments(MID, tmp_path)
+    assert str(caught.value) == "a 206 answer without a readable Content-Range"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_resumed_range_of_unknown_total_is_held_to_the_first_length(
+    session: Session, tmp_path: Path
+) -> None:
+    # kills: _Resume.consume: `== "*"` -> `and False` / "XX*XX" (int("*")), self.total ->
+    #        None / `or True` (the 200's length forgotten): a range that ends short of it
+    s, router = session
+    _broken_then_refused(router)
+    router.get(f"{STORE}/a", params={"sig": "2"}).respond(
+        206, headers={"Content-Range": "bytes 4000-7999/*"}, content=BODY[4000:8000]
+    )
+    with pytest.raises(gw.IntegrityError):
+        await s.inbox.download_attachments(MID, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_resumed_range_is_held_to_its_own_total(session: Session, tmp_path: Path) -> None:
+    # kills: _Resume.consume: total from Content-Range -> None / `or True` / `!= "*"`
+    s, router = session
+    _broken_then_refused(router)
+    router.get(f"{STORE}/a", params={"sig": "2"}).respond(
+        206, headers={"Content-Range": "bytes 4000-9999/20000"}, content=BODY[4000:]
+    )
+    with pytest.raises(gw.IntegrityError):
+        await s.inbox.download_attachments(MID, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_resumed_range_of_unknown_total_completes(session: Session, tmp_path: Path) -> None:
+    # kills: _Resume.consume: `== "*"` -> `and False` / "XX*XX" (int("*") raises)
+    s, router = session
+    _broken_then_refused(router)
+    router.get(f"{STORE}/a", params={"sig": "2"}).respond(
+        206, headers={"Content-Range": "bytes 4000-9999/*"}, content=BODY[4000:]
+    )
+    [f] = await s.inbox.download_attachments(MID, tmp_path)
+    assert f.path.read_bytes() == BODY
+
+
+async def test_a_range_of_a_changed_object_restarts_from_zero(
+    session: Session, tmp_path: Path
+) -> None:
+    # kills: _Resume.consume: etag -> None / "XXetagXX", changed -> None / bool(None),
+    #        `changed or offset > written` -> `and`, truncate(0) -> None / 1
+    s, router = session
+    _broken_then_refused(router, etag='"e1"')
+    fresh = router.get(f"{STORE}/a", params={"sig": "2"}).mock(
+        side_effect=[
+            httpx.Response(
+                206,
+                headers={"Content-Range": f"bytes 4000-9999/{len(NEW)}", "ETag": '"e2"'},
+                content=NEW[4000:],
+            ),
+            httpx.Response(200, headers={"ETag": '"e2"'}, content=NEW),
+        ]
+    )
+    [f] = await s.inbox.download_attachments(MID, tmp_path)
+    assert f.path.read_bytes() == NEW
+    assert fresh.call_count == 2
+    assert fresh.calls[0].request.headers["Range"] == "bytes=4000-"
+    assert fresh.calls[0].request.headers["If-Range"] == '"e1"'
+    assert "Range" not in fresh.calls[1].request.headers
+    assert "If-Range" not in fresh.calls[1].request.headers
+
+
+async def test_a_download_reports_its_type_and_total(session: Session, tmp_path: Path) -> None:
+    # kills: _Resume.consume: content-length -> None / "XX..XX", total -> None / `and False`
+    #        / `length is None and`, self.total -> None / `and False` / `total is None`,
+    #        file.expected_size -> None, content_type -> None / `and` / "XXcontent-typeXX"
+    s, router = session
+    router.get(f"{BASE}/message/outbox/{Q}/mdn").respond(200, json={"url": f"{STORE}/m"})
+    router.get(f"{STORE}/m").respond(
+        200, headers={"Content-Type": "message/disposition-notification"}, content=b"MDN-BODY"
+    )
+    seen: list[tuple[int, int | None]] = []
+    f = await s.outbox.download_mdn(MID, tmp_path, progress=lambda n, t: seen.append((n, t)))
+    assert f.content_type == "message/disposition-notification"
+    assert f.size == 8
+    assert seen[-1] == (8, 8)
+
+
+async def test_a_download_without_a_length_has_no_total(session: Session, tmp_path: Path) -> None:
+    # kills: _Resume.consume: `length is not None and ...` -> `or True` (int(None)), `or`
+    #        (None.strip)
+    s, router = session
+    router.get(f"{BASE}/message/outbox/{Q}/mdn").respond(200, json={"url": f"{STORE}/m"})
+    router.get(f"{STORE}/m").mock(
+        return_value=httpx.Response(200, stream=httpx.ByteStream(b"MDN-BODY"))
+    )
+    seen: list[tuple[int, int | None]] = []
+    f = await s.outbox.download_mdn(MID, tmp_path, progress=lambda n, t: seen.append((n, t)))
+    assert f.path.read_bytes() == b"MDN-BODY"
+    assert seen[-1] == (8, None)
+    assert f.content_type is None
+
+
+async def test_waiting_lists_unread_with_the_station_filter(session: Session) -> None:
+    # kills: MftMailbox.__init__: _station -> None; waiting: station -> None / dropped,
+    #        fetch_all=False -> True
+    s, router = session
+    listing = router.get(f"{BASE}/message/inbox").mock(side_effect=[_listing(MID), _listing()])
+    router.get(f"{BASE}/message/inbox/{Q}").respond(200, json=_message("Received", subject="x"))
+    items = [i async for i in s.mailbox(station="S").waiting()]
+    assert [(i.id, i.metadata["subject"]) for i in items] == [(MID, "x")]
+    assert _query(listing, 0) == {
+        "service": "as2",
+        "sortDir": "desc",
+        "fetchAll": "false",
+        "stationIdentifier": "S",
+        "pageOffset": "0",
+        "pageLength": "100",
+    }
+
+
+async def test_acknowledge_marks_each_once_in_the_order_given(session: Session) -> None:
+    # kills: MftMailbox.acknowledge: mark_as_read=True -> None (the gateway's default is not
+    #        sent), range(0, len(ids), FETCH_IDS) -> range(0, FETCH_IDS) / step dropped,
+    #        key=order.__getitem__ -> None / dropped
+    s, router = session
+    ids = [f"<{i:02d}@x>" for i in range(19, -1, -1)]  # 20 ids, given in descending order
+    gone = router.get(f"{BASE}/message/inbox/%3C07%40x%3E").respond(404, json={"message": "no"})
+    route = router.get(url__regex=rf"^{BASE}/message/inbox/%3C\d\d%40x%3E\?").respond(
+        200, json={"identifier": "<x>"}
+    )
+    done = await s.mailbox().acknowledge(ids)
+    assert done == [i for i in ids if i != "<07@x>"]
+    assert route.call_count + gone.call_count == 20
+    assert {c.request.url.params["markAsRead"] for c in route.calls} == {"true"}
+
+
+async def test_restore_keeps_the_metadata_as_journaled(session: Session) -> None:
+    # kills: MftMailbox.restore: raw=dict(metadata) -> None / dropped
+    s, _ = session
+    metadata = {"as2MessageId": MID, "msgStatus": "Received", "extra": 1}
+    message = s.mailbox().restore(metadata)
+    assert message.identifier == MID
+    assert message.raw == metadata
+
+
+async def test_usage_counts_requests_and_retries(session: Session) -> None:
+    # kills: MftMailbox.usage: requests / retries dropped
+    s, router = session
+    router.post(f"{BASE}/message/inbox/{Q}/markUnread").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json={})]
+    )
+    await s.inbox.mark_unread(MID)
+    usage = s.mailbox().usage()
+    assert usage.requests == s.stats.requests
+    assert usage.requests >= 2
+    assert usage.retries == s.stats.retries == 1
+
+
+async def test_iter_messages_skips_a_deleted_one(session: Session) -> None:
+    # kills: Folder._get_many: suppress(NotFoundError) -> suppress(None)
+    s, router = session
+    router.get(f"{BASE}/message/outbox/{Q}").mock(return_value=_not_found())
+    router.get(f"{BASE}/message/outbox/{Q2}").respond(200, json={"identifier": MID2})
+    got = [m.identifier async for m in s.outbox.iter_messages([MID, MID2])]
+    assert got == [MID2]
+
+
+async def test_iter_messages_one_at_a_time_fetches_none_ahead(session: Session) -> None:
+    # kills: Folder._iter_messages: `>= concurrency` -> `>`; iter_messages: `< 1` -> `<= 1` /
+    #        `< 2`
+    s, router = session
+    first = router.get(f"{BASE}/message/outbox/{Q}").respond(200, json={"identifier": MID})
+    second = router.get(f"{BASE}/message/outbox/{Q2}").respond(200, json={"identifier": MID2})
+    calls = []
+    async for m in s.outbox.iter_messages([MID, MID2], concurrency=1):
+        calls.append((m.identifier, first.call_count, second.call_count))
+    assert calls == [(MID, 1, 0), (MID2, 1, 1)]
