@@ -98,9 +98,14 @@ class MftMailbox:
             else:
                 files[item.id] = got
 
-        async with anyio.create_task_group() as tg:
-            for item in items:
-                tg.start_soon(one, item)
+        if len(items) == 1:
+            # No task group: its ExceptionGroup would hide the error from the consumer's
+            # ``except (AS2GatewayError, OSError)``, which skips a single failed message.
+            await one(items[0])
+        else:
+            async with anyio.create_task_group() as tg:
+                for item in items:
+                    tg.start_soon(one, item)
         return FetchResult(files=files, errors=errors)
 
     async def _fetch_one(
