@@ -86,7 +86,9 @@ def test_constructor_messages_and_defaults() -> None:
         mft.Session(token_id="", token_secret=TSECRET)
     with pytest.raises(ValueError, match=r"^token_id and token_secret are both required$"):
         mft.Session(token_secret=TSECRET)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(
+        ValueError, match="log in with username and password, or with token_id and token_secret"
+    ) as info:
         mft.Session(USER, PASSWORD, token_secret=TSECRET)
     assert str(info.value) == (
         "log in with username and password, or with token_id and token_secret (one pair, not both)"
@@ -128,7 +130,7 @@ def test_from_env_with_a_password(env: pytest.MonkeyPatch) -> None:
     # kills: from_env: the names of MFTGW_USERNAME / MFTGW_PASSWORD mutated where they are
     # read, the arguments passed on to cls() dropped or None, **kwargs dropped.
     env.setenv("MFTGW_PASSWORD", PASSWORD)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="environment variable") as info:
         mft.Session.from_env()
     assert str(info.value) == "environment variable(s) not set: MFTGW_USERNAME"
     env.setenv("MFTGW_USERNAME", USER)
@@ -139,7 +141,7 @@ def test_from_env_with_a_password(env: pytest.MonkeyPatch) -> None:
     s = mft.Session.from_env(base_url="https://other.test")
     assert s.base_url == "https://other.test"  # an explicit base_url wins over the variable
     env.delenv("MFTGW_PASSWORD")
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="environment variable") as info:
         mft.Session.from_env()
     assert str(info.value) == "environment variable(s) not set: MFTGW_PASSWORD"
     env.setenv("MFTGW_USERNAME", "")
@@ -152,12 +154,12 @@ def test_from_env_with_a_token(env: pytest.MonkeyPatch) -> None:
     # kills: from_env: `MFTGW_TOKEN_ID or MFTGW_TOKEN_SECRET` -> `and`, their names mutated,
     # `missing = None`, the message None / 'XX, XX'.join / join(None).
     env.setenv("MFTGW_TOKEN_SECRET", TSECRET)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="environment variable") as info:
         mft.Session.from_env()
     assert str(info.value) == "environment variable(s) not set: MFTGW_TOKEN_ID"
     env.delenv("MFTGW_TOKEN_SECRET")
     env.setenv("MFTGW_TOKEN_ID", TID)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="environment variable") as info:
         mft.Session.from_env()
     assert str(info.value) == "environment variable(s) not set: MFTGW_TOKEN_SECRET"
     env.setenv("MFTGW_TOKEN_SECRET", TSECRET)
@@ -170,14 +172,14 @@ def test_from_env_with_a_token(env: pytest.MonkeyPatch) -> None:
 def test_from_env_with_nothing_or_two_missing(env: pytest.MonkeyPatch) -> None:
     # kills: from_env: the last message None, 'XX...XX', lower- or upper-cased; the joined
     # list of missing names with another separator.
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="environment variables not set") as info:
         mft.Session.from_env()
     assert str(info.value) == (
         "environment variables not set: MFTGW_USERNAME and MFTGW_PASSWORD, or "
         "MFTGW_TOKEN_ID and MFTGW_TOKEN_SECRET"
     )
     env.setenv("MFTGW_USERNAME", USER)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="environment variable") as info:
         mft.Session.from_env()
     assert str(info.value) == "environment variable(s) not set: MFTGW_PASSWORD"
     env.setenv("MFTGW_BASE_URL", "")  # empty: not used
@@ -509,7 +511,7 @@ async def test_certificate_get_checks_and_quotes_the_alias(
     router: respx.MockRouter, by_password: mft.Session
 ) -> None:
     # kills: Certificates.get: check_id('alias') -> None / 'XXaliasXX' / 'ALIAS'
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="alias must not be empty") as info:
         await by_password.certificates.get("")
     assert str(info.value) == "alias must not be empty"
     with pytest.raises(TypeError) as type_info:
@@ -538,7 +540,8 @@ async def test_a_certificate_that_is_not_an_object(
     with pytest.raises(gw.InvalidRecordError) as info:
         await by_password.certificates.get("c1")
     assert str(info.value) == (
-        f"Certificate from GET /certificate/c1 does not fit the model: expected an object, not {kind}"
+        "Certificate from GET /certificate/c1 does not fit the model: "
+        f"expected an object, not {kind}"
     )
     assert info.value.endpoint == "GET /certificate/c1"
 
@@ -611,10 +614,10 @@ async def test_a_partner_creation(router: respx.MockRouter, by_password: mft.Ses
 async def test_creation_checks_the_as2_identifier(by_password: mft.Session) -> None:
     # kills: Stations.create / Partners.create: check_id("as2_identifier") -> None /
     # "XXas2_identifierXX" / "AS2_IDENTIFIER"
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="as2_identifier must not be empty") as info:
         await by_password.stations.create("S", "", email="a@b", certificate={})
     assert str(info.value) == "as2_identifier must not be empty"
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="as2_identifier must not be empty") as info:
         await by_password.partners.create("P", "", url="u", encryption_certificate="c")
     assert str(info.value) == "as2_identifier must not be empty"
 
@@ -755,9 +758,9 @@ def test_lenient_enums() -> None:
     assert mft.CertificateType(" Https_Chain ") is mft.CertificateType.HTTPS_CHAIN
     assert mft.MessageStatus("received") is mft.MessageStatus.RECEIVED
     assert mft.MessageStatus("QUEUED") is mft.MessageStatus.QUEUED
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="MessageStatus"):
         mft.MessageStatus("bouncing")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="MessageStatus"):
         mft.MessageStatus(3)
     assert str(mft.MessageStatus.FAILED) == "Failed"
     assert f"{mft.CertificateType.PARTNER}" == "PARTNER"
