@@ -777,3 +777,84 @@ def test_timestamp_at() -> None:
         1970, 1, 1, tzinfo=timezone.utc
     )
     assert mft.Message(identifier="<m@x>").message_id == "<m@x>"
+
+
+# -- Session.send / mailbox shortcuts ----------------------------------------------------
+
+
+async def test_send_and_mailbox_pass_their_arguments_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from as2gw_async.mft import sending
+
+    seen: list[tuple[Any, ...]] = []
+
+    async def fake(session: Any, station: str, partner: str, *files: Any, **kw: Any) -> str:
+        seen.append((session, station, partner, files, kw))
+        return "receipt"
+
+    monkeypatch.setattr(sending, "send", fake)
+    s = mft.Session(USER, PASSWORD)
+    assert await s.send("St", "Pa", "a.txt", "b.txt", subject="Hi") == "receipt"
+    assert await s.send("St", "Pa", "c.txt") == "receipt"
+    assert seen == [
+        (s, "St", "Pa", ("a.txt", "b.txt"), {"subject": "Hi"}),
+        (s, "St", "Pa", ("c.txt",), {"subject": None}),
+    ]
+    box = s.mailbox(partner="P", station="S", include_mdn=True)
+    assert (box._session, box._partner, box._station, box.include_mdn) == (s, "P", "S", True)
+    assert s.mailbox().include_mdn is False
+
+
+# -- naming / models.parse ---------------------------------------------------------------
+
+
+def test_normalise_exactly() -> None:
+    from as2gw_async.mft.naming import (
+        MESSAGE_FIELDS,
+        SUBMIT_FIELDS,
+        TOKEN_FIELDS,
+        normalise,
+        normalise_message,
+    )
+
+    assert dict(TOKEN_FIELDS) == {"api_token": "apiToken", "refresh_token": "refreshToken"}
+    assert dict(SUBMIT_FIELDS) == {"as2MessageId": "messageIdentifier"}
+    assert dict(MESSAGE_FIELDS) == {
+        "as2MessageId": "identifier",
+        "senderAS2Id": "senderIdentifier",
+        "receiverAS2Id": "receiverIdentifier",
+    }
+    assert normalise({}, MESSAGE_FIELDS) == {}
+    legacy = {"as2MessageId": "a", "senderAS2Id": "s", "receiverAS2Id": "r", "x": None}
+    assert normalise(legacy, MESSAGE_FIELDS) == {
+        "identifier": "a",
+        "senderIdentifier": "s",
+        "receiverIdentifier": "r",
+        "x": None,
+    }
+    both = {"senderAS2Id": "old", "senderIdentifier": "new", "as2MessageId": "a"}
+    assert normalise(both, MESSAGE_FIELDS) == {"senderIdentifier": "new", "identifier": "a"}
+    out = normalise_message({"as2MessageId": "a", "mdnMessage": {"as2MessageId": "m", "k": 1}})
+    assert out == {"identifier": "a", "mdnMessage": {"identifier": "m", "k": 1}}
+    assert normalise_message({"mdnMessage": "text"}) == {"mdnMessage": "text"}
+    assert normalise_message({"senderAS2Id": "s"}) == {"senderIdentifier": "s"}
+
+
+def test_parse_keeps_a_copy_of_the_body_as_raw() -> None:
+    import types as _types
+
+    from as2gw_async.mft.models import parse
+
+    response = httpx.Response(200, request=httpx.Request("GET", "https://x/message/inbox/1"))
+    body = {"identifier": "<m@x>", "extra": 1}
+    message = parse(_types.MappingProxyType(body), mft.Message, response)
+    assert message.identifier == "<m@x>"
+    assert message.raw == body
+    assert type(message.raw) is dict
+    message = parse(body, mft.Message, response, raw={"other": 2})
+    assert message.raw == {"other": 2}
+    assert parse({"alias": "a"}, mft.CertificateSummary, response) == mft.CertificateSummary(
+        alias="a"
+    )
+    with pytest.raises(gw.InvalidRecordError) as info:
+        parse({"x": 1}, mft.Message, response)
+    assert info.value.endpoint == "GET /message/inbox/1"
