@@ -858,3 +858,15 @@ def test_parse_keeps_a_copy_of_the_body_as_raw() -> None:
     with pytest.raises(gw.InvalidRecordError) as info:
         parse({"x": 1}, mft.Message, response)
     assert info.value.endpoint == "GET /message/inbox/1"
+
+
+async def test_authorize_logs_who_at_debug(
+    router: respx.MockRouter, by_token: mft.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kills: _authorize: logger.debug's format None / dropped / 'XX..XX' / upper-cased, its
+    # argument None or dropped
+    router.post("/authorize").respond(200, json={"apiToken": TOKEN})
+    with caplog.at_level("DEBUG", logger="as2gw_async"):
+        await by_token._authorize()
+    messages = [r.getMessage() for r in caplog.records if r.name == "as2gw_async"]
+    assert f"authorized as API token {TID}" in messages
