@@ -161,6 +161,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_mft_naming_and_errors.py",
             "tests/unit/test_mft_presigned_downloads.py",
             "tests/unit/test_converter_mft_shapes.py",
+            "tests/unit/test_mft_mutants_session.py",
             "tests/unit/test_mft_mutants_transfer.py",
             "tests/integration/test_mft_client_auth.py",
             "tests/integration/test_mft_client_folders.py",
