@@ -1,6 +1,431 @@
 """Tests that kill the surviving mutants of `as2gw_async/inbox.py` (see docs/mutation.md).
 
-Each test names the mutants it kills, so nobody deletes it as redundant.
+Each test names the mutants it kills, so nobody deletes it as redundant. They run on the
+`FakeMailbox` of ``test_inbox_mailbox.py`` (no HTTP), so a mutation run stays fast.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+
+import anyio
+import pytest
+
+import as2gw_async as gw
+from as2gw_async.errors import AS2GatewayError
+from as2gw_async.files import safe_message_dirname
+from as2gw_async.inbox import _check_directory
+from as2gw_async.journal import STORED, FileJournal, JournalRecord, JournalScope, Recovery
+from as2gw_async.mailbox import ExpectedFile, FetchResult, WaitingItem
+
+from .test_inbox_mailbox import FakeMailbox
+
+LOG = "as2gw_async.inbox"
+M1 = safe_message_dirname("m1")
+
+
+def _journal(dest: Path) -> list[tuple[str, str]]:
+    import json
+
+    lines = (dest / ".as2gw" / "journal.jsonl").read_text().splitlines()
+    return [(x["id"], x["state"]) for x in map(json.loads, lines)]
+
+
+async def _fail_once(box: FakeMailbox, dest: Path) -> None:
+    """A first run whose handler fails for every message: each stays journaled ``stored``."""
+
+    async def boom(d: gw.Delivered) -> None:
+        raise ValueError("boom")
+
+    async with gw.InboxConsumer(box, dest) as consumer:
+        await consumer.run(boom)
+    assert box.acknowledged == []
+
+
+# -- Delivered / _message_id_of ---------------------------------------------------------
+
+
+def test_delivered_takes_the_id_from_message_id_first(tmp_path: Path) -> None:
+    # kills: _message_id_of: "message_id" -> "XXmessage_idXX" / "MESSAGE_ID"
+    only = gw.Delivered(message=SimpleNamespace(message_id="m-1"), directory=tmp_path, files=())
+    assert only.message_id == only.as2_message_id == "m-1"
+    both = SimpleNamespace(message_id="gateway-id", as2_message_id="<as2@x>")
+    assert gw.Delivered(message=both, directory=tmp_path, files=()).message_id == "gateway-id"
+
+
+def test_delivered_without_an_id_says_what_to_pass(tmp_path: Path) -> None:
+    # kills: _message_id_of: the TypeError's message None / "XX...XX" / lower / upper case
+    with pytest.raises(TypeError) as err:
+        gw.Delivered(message=SimpleNamespace(message_id=42), directory=tmp_path, files=())
+    assert str(err.value) == "Delivered needs message_id= when its message has no id attribute"
+
+
+# -- run / _deliveries / _from_disk -----------------------------------------------------
+
+
+async def test_a_failing_handler_is_skipped_with_its_error_as_the_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kills: run: `_skip(mid, None)`; _skip: the log's arguments None, its text "XX...XX"
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    caplog.set_level(logging.WARNING, LOG)
+    await _fail_once(box, tmp_path)
+    reason = "handler failed: ValueError('boom')"
+    skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped")]
+    assert skipped == [f"skipped m1 for this pass: {reason}"]
+
+
+async def test_iterating_outside_async_with_says_how_to_use_it(tmp_path: Path) -> None:
+    # kills: _deliveries: the RuntimeError's message None / "XX...XX" / lower / upper case
+    consumer = gw.InboxConsumer(FakeMailbox({"m1": {"a": b"a"}}), tmp_path)
+    with pytest.raises(RuntimeError) as err:
+        async for _ in consumer:
+            pass
+    assert str(err.value) == "use InboxConsumer as `async with InboxConsumer(...) as c:`"
+
+
+async def test_stored_messages_are_handed_over_again_from_disk_even_if_no_longer_listed(
+    tmp_path: Path,
+) -> None:
+    # kills: _deliveries: the recovered message not handed over (`delivered = None`: the
+    # listing would adopt it, but only while it is still listed); _from_disk:
+    # `stats.redelivered` `= 1` / `-= 1` / `+= 2`, `directory=None`
+    box = FakeMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"bb"}})
+    await _fail_once(box, tmp_path)
+    box.messages.clear()  # marked read elsewhere meanwhile: the listing is empty
+    got: list[gw.Delivered] = []
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        async for d in consumer:
+            got.append(d)
+    assert sorted(d.message_id for d in got) == ["m1", "m2"]
+    assert all(d.redelivered for d in got)
+    for d in got:
+        assert d.directory == tmp_path / safe_message_dirname(d.message_id)
+        assert [f.path for f in d.files] == sorted(d.directory.iterdir())
+    assert box.fetched == [["m1", "m2"]]  # only by the first run
+    assert consumer.stats.redelivered == 2
+    assert consumer.stats.delivered == 2
+    assert sorted(box.acknowledged) == ["m1", "m2"]
+    assert [s for _, s in _journal(tmp_path)].count(STORED) == 2  # not journaled again
+
+
+async def test_a_consumer_can_be_iterated_again_inside_one_async_with(tmp_path: Path) -> None:
+    # kills: _deliveries: `self._recovered = None` after the recovered ones
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        first = [d.message_id async for d in consumer]
+        box.messages["m2"] = {"b.txt": b"b"}
+        second = [d.message_id async for d in consumer]
+    assert (first, second) == (["m1"], ["m2"])
+    assert box.acknowledged == ["m1", "m2"]
+
+
+class _LegacyJournal(FileJournal):
+    """A journal whose recovery holds a stored record without metadata (or directory)."""
+
+    def __init__(self, path: Path, broken: JournalRecord) -> None:
+        super().__init__(path)
+        self.broken = broken
+
+    async def open(self, scope: JournalScope) -> Recovery:
+        await super().open(scope)
+        return Recovery(stored=(self.broken,))
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        JournalRecord(message_id="m1", state=STORED, directory=M1, metadata=None),
+        JournalRecord(message_id="m1", state=STORED, directory=None, metadata={"id": "m1"}),
+    ],
+)
+async def test_a_stored_record_without_directory_or_metadata_is_not_handed_over_from_disk(
+    tmp_path: Path, broken: JournalRecord
+) -> None:
+    # kills: _from_disk: `directory is None or metadata is None` -> `and`
+    (tmp_path / M1).mkdir()
+    (tmp_path / M1 / "a.txt").write_bytes(b"a")
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    journal = _LegacyJournal(tmp_path / ".as2gw" / "journal.jsonl", broken)
+    async with gw.InboxConsumer(box, tmp_path, journal=journal) as consumer:
+        got = [d async for d in consumer]
+    # the listing still shows it: adopted from the directory in place, once
+    assert [(d.message_id, d.message) for d in got] == [("m1", {"id": "m1", "subject": "about m1"})]
+    assert box.fetched == []
+    assert box.acknowledged == ["m1"]
+
+
+async def test_a_message_whose_handler_failed_is_not_handed_over_again_on_the_next_poll(
+    tmp_path: Path,
+) -> None:
+    # kills: _from_disk: `self._handed.add(None)` (following, the next poll handed it over
+    # again from the directory in place; it waits for the next run)
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    listings = 0
+    third = anyio.Event()
+    original = box.waiting
+
+    async def counting() -> AsyncIterator[WaitingItem]:
+        nonlocal listings
+        listings += 1
+        if listings == 3:  # the second poll's pass is over
+            third.set()
+        async for item in original():
+            yield item
+
+    box.waiting = counting  # type: ignore[method-assign]
+    calls: list[str] = []
+
+    async def handler(d: gw.Delivered) -> None:
+        calls.append(d.message_id)
+        raise ValueError("not now")
+
+    async with gw.InboxConsumer(box, tmp_path, follow=True, poll_interval=0) as consumer:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consumer.run, handler)
+            await third.wait()
+            tg.cancel_scope.cancel()
+    assert calls == ["m1"]
+    assert box.fetched == [["m1"]]
+    assert box.acknowledged == []
+
+
+# -- _pass / _run_pass / _unwrap ---------------------------------------------------------
+
+
+async def test_an_id_listed_twice_is_fetched_once(tmp_path: Path) -> None:
+    # kills: _pass: `item.id in seen or item.id in self.skipped` -> `and`
+    box = FakeMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"b"}})
+    original = box.waiting
+
+    async def twice() -> AsyncIterator[WaitingItem]:
+        async for item in original():
+            yield item
+            yield item  # the listing shifted under the pager
+
+    box.waiting = twice  # type: ignore[method-assign]
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = [d.message_id async for d in consumer]
+    assert got == ["m1", "m2"]
+    assert box.fetched == [["m1", "m2"]]
+    assert consumer.skipped == {}
+    assert consumer.stats.skipped == 0
+
+
+class _ExplodingMailbox(FakeMailbox):
+    """``fetch`` fails with an error the consumer does not handle (not a gateway error)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__({"m1": {"a.txt": b"a"}})
+        self.error = error
+
+    async def fetch(
+        self, items: Sequence[WaitingItem], staging: Path, *, max_total_size: int
+    ) -> FetchResult:
+        raise self.error
+
+
+@pytest.mark.parametrize("nested", [False, True])
+async def test_an_unexpected_fetch_error_reaches_the_loop_as_itself(
+    tmp_path: Path, nested: bool
+) -> None:
+    # kills: _unwrap: every mutant of the first `getattr` (None, getattr(None), renamed),
+    # `len(inner) == 1` -> `!= 1` / `== 2`, `exc = None`, `inner[1]`; with nested=True
+    # (the mailbox itself used a task group) every mutant of the second `getattr`
+    error = RuntimeError("the gateway exploded")
+    raised: BaseException = error
+    if nested:
+        raised = ExceptionGroup("inside the mailbox", [error])
+    box = _ExplodingMailbox(raised)
+    with pytest.raises(RuntimeError) as got:
+        async with gw.InboxConsumer(box, tmp_path) as consumer:
+            async for _ in consumer:
+                pass
+    assert got.value is error
+    assert box.acknowledged == []
+
+
+async def test_two_errors_stay_a_group(tmp_path: Path) -> None:
+    # kills: _unwrap: `len(inner) == 1` -> `!= 1` (a group of two is not unwrapped)
+    group = ExceptionGroup("two", [RuntimeError("one"), KeyError("two")])
+    with pytest.raises(ExceptionGroup) as got:
+        async with gw.InboxConsumer(_ExplodingMailbox(group), tmp_path) as consumer:
+            async for _ in consumer:
+                pass
+    assert got.value is group
+
+
+class _ListingFailsLater(FakeMailbox):
+    """The listing waits for ``fail`` (after the consumer's loop has gone), then breaks."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.listing = anyio.Event()
+        self.fail = anyio.Event()
+
+    async def waiting(self) -> AsyncIterator[WaitingItem]:
+        self.listing.set()
+        await self.fail.wait()
+        raise AS2GatewayError("the listing gave up")
+        yield  # pragma: no cover - an async generator
+
+
+async def test_a_pass_failing_after_the_loop_is_gone_does_not_break_the_consumer(
+    tmp_path: Path,
+) -> None:
+    # kills: _run_pass: `suppress(BrokenResourceError, ...)` -> `suppress(None, ...)` /
+    # without BrokenResourceError (the failure found nobody to report to and crashed
+    # the consumer's task group, and `async with` with it)
+    box = _ListingFailsLater()
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        loop = consumer.__aiter__()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(loop.__anext__)
+            await box.listing.wait()
+            tg.cancel_scope.cancel()  # the loop is cancelled while the pass lists
+        box.fail.set()
+        # every task of the pass is done (or blocked) after this: no thread is involved
+        await anyio.wait_all_tasks_blocked()
+    assert consumer.skipped == {}
+    assert box.acknowledged == []
+
+
+# -- _dispatch: _refuse, _skip_claimed --------------------------------------------------
+
+
+class _RecordingJournal(FileJournal):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.released: list[list[str]] = []
+
+    async def release(self, ids: Sequence[str]) -> None:
+        self.released.append(list(ids))
+        await super().release(ids)
+
+
+async def test_a_message_over_the_limit_is_skipped_with_the_reason_and_its_claim_released(
+    tmp_path: Path,
+) -> None:
+    # kills: _refuse: the reason's second half "XX...XX" / upper case;
+    # _skip_claimed: `release(None)`
+    box = FakeMailbox({"big": {"big.bin": b"z" * 50}, "m1": {"a.txt": b"a"}})
+    journal = _RecordingJournal(tmp_path / ".as2gw" / "journal.jsonl")
+    async with gw.InboxConsumer(box, tmp_path, max_total_size=10, journal=journal) as c:
+        got = [d.message_id async for d in c]
+    assert got == ["m1"]
+    assert c.skipped == {
+        "big": "50 bytes, over max_total_size (10): not fetched; "
+        "raise max_total_size (sync --max-total-size) to take it"
+    }
+    assert journal.released == [["big"]]
+    assert ("big", STORED) not in _journal(tmp_path)
+
+
+# -- _adopt, _check_directory, _move_aside ------------------------------------------------
+
+
+async def test_directories_in_place_with_the_wrong_files_are_moved_aside_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kills: _adopt: the warning's arguments None, its text "XX...XX";
+    # _move_aside: `exist_ok=True` -> `None` / `False` / dropped (a second one in a run)
+    box = FakeMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"bb"}})
+    for mid in ("m1", "m2"):
+        (tmp_path / safe_message_dirname(mid)).mkdir()
+        (tmp_path / safe_message_dirname(mid) / "other.txt").write_bytes(b"someone else's")
+    caplog.set_level(logging.WARNING, LOG)
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = sorted([d.message_id async for d in consumer])
+    assert got == ["m1", "m2"]
+    assert sorted(sum(box.fetched, [])) == ["m1", "m2"]
+    rejected = tmp_path / ".as2gw" / "rejected"
+    aside = {p.name.split("~")[0]: p for p in rejected.iterdir()}
+    assert sorted(aside) == ["m1", "m2"]
+    for mid, path in aside.items():
+        assert (path / "other.txt").read_bytes() == b"someone else's"  # nothing deleted
+    messages = sorted(r.getMessage() for r in caplog.records if "was in place" in r.getMessage())
+    sizes = {"m1": 1, "m2": 2}
+    names = {"m1": "a.txt", "m2": "b.txt"}
+    assert messages == [
+        f"{tmp_path / safe_message_dirname(mid)} was in place but {names[mid]!r} ({sizes[mid]} bytes) is missing "
+        f"or of another size: moved it to {aside[mid]} and fetching the message again"
+        for mid in ("m1", "m2")
+    ]
+
+
+async def test_a_directory_with_a_partly_written_file_is_not_adopted(tmp_path: Path) -> None:
+    # kills: _check_directory: ".part" -> "XX.partXX" / ".PART"
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    (tmp_path / M1).mkdir()
+    (tmp_path / M1 / "a.txt").write_bytes(b"a")
+    (tmp_path / M1 / ".b.txt.1234.part").write_bytes(b"half")
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = [d async for d in consumer]
+    assert [d.redelivered for d in got] == [False]  # fetched again, not adopted
+    assert box.fetched == [["m1"]]
+    assert [f.name for f in got[0].files] == ["a.txt"]
+    (aside,) = (tmp_path / ".as2gw" / "rejected").iterdir()
+    assert sorted(p.name for p in aside.iterdir()) == [".b.txt.1234.part", "a.txt"]
+
+
+def _item(*expected: tuple[str | None, int | None]) -> WaitingItem:
+    return WaitingItem(id="m", files=tuple(ExpectedFile(name=n, size=s) for n, s in expected))
+
+
+def _dir(root: Path, **files: int) -> Path:
+    directory = root / "m"
+    directory.mkdir()
+    for name, size in files.items():
+        (directory / name.replace("_", " ")).write_bytes(b"x" * size)
+    return directory
+
+
+def test_check_directory_reasons(tmp_path: Path) -> None:
+    # kills: _check_directory: each reason's text "XX...XX" / upper case; `shown = None`,
+    # `expected.name and "a file"`, "a file" -> "XXa fileXX" / "A FILE"
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert _check_directory(_item(("a", 1)), plain) == "it is not a directory"
+    partial = tmp_path / "p"
+    partial.mkdir()
+    (partial / ".a.x.part").write_bytes(b"")
+    assert _check_directory(_item(("a", 1)), partial) == "it holds a partly written file"
+    empty = tmp_path / "e"
+    empty.mkdir()
+    assert _check_directory(WaitingItem(id="m"), empty) == "it holds no file"
+    wrong = _dir(tmp_path, other=3)
+    assert _check_directory(_item(("a.txt", 5)), wrong) == (
+        "'a.txt' (5 bytes) is missing or of another size"
+    )
+    assert _check_directory(_item((None, 5)), wrong) == (
+        "'a file' (5 bytes) is missing or of another size"
+    )
+
+
+def test_check_directory_matches_by_name_before_by_size(tmp_path: Path) -> None:
+    # kills: _check_directory: `name = None`, the condition `and False`, `safe_filename(None)`,
+    # `expected.name is None`, `name not in on_disk` (by size first, the unsized "b" took
+    # "a" and left the 1-byte "a" nothing to match)
+    directory = _dir(tmp_path, a=1, b=5)
+    assert _check_directory(_item(("b", None), ("a", 1)), directory) is None
+
+
+def test_check_directory_matches_an_unnamed_file_by_size_only(tmp_path: Path) -> None:
+    # kills: _check_directory: `... or True` (an unnamed file matched "attachment" by name)
+    directory = _dir(tmp_path, a=1, attachment=5)
+    assert _check_directory(_item((None, None), ("z", 1)), directory) == (
+        "'z' (1 bytes) is missing or of another size"
+    )
+
+
+def test_check_directory_takes_a_renamed_repeat_by_size(tmp_path: Path) -> None:
+    # kills: _check_directory: `same = None`, `same[0]` -> `same[1]`
+    directory = _dir(tmp_path, **{"a.txt": 1, "a_(2).txt": 1})
+    assert _check_directory(_item(("a.txt", 1), ("a.txt", 1)), directory) is None
+    assert _check_directory(_item(("a.txt", 1), ("a.txt", 1), ("a.txt", 1)), directory) == (
+        "'a.txt' (1 bytes) is missing or of another size"
+    )
+
