@@ -6,7 +6,9 @@ Each test names the mutants it kills, so nobody deletes it as redundant. They ru
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,19 +21,27 @@ from as2gw_async.errors import AS2GatewayError
 from as2gw_async.files import safe_message_dirname
 from as2gw_async.inbox import _check_directory
 from as2gw_async.journal import STORED, FileJournal, JournalRecord, JournalScope, Recovery
-from as2gw_async.mailbox import ExpectedFile, FetchResult, WaitingItem
+from as2gw_async.mailbox import ExpectedFile, FetchResult, FetchSizes, WaitingItem
 
 from .test_inbox_mailbox import FakeMailbox
+
+if sys.version_info >= (3, 11):
+    Group = ExceptionGroup  # noqa: F821 - a builtin since 3.11
+else:  # pragma: no cover - the backport anyio depends on
+    from exceptiongroup import ExceptionGroup as Group
 
 LOG = "as2gw_async.inbox"
 M1 = safe_message_dirname("m1")
 
 
 def _journal(dest: Path) -> list[tuple[str, str]]:
-    import json
-
     lines = (dest / ".as2gw" / "journal.jsonl").read_text().splitlines()
     return [(x["id"], x["state"]) for x in map(json.loads, lines)]
+
+
+async def _drain(box: FakeMailbox, dest: Path) -> list[str]:
+    async with gw.InboxConsumer(box, dest) as consumer:
+        return [d.message_id async for d in consumer]
 
 
 async def _fail_once(box: FakeMailbox, dest: Path) -> None:
@@ -183,11 +193,11 @@ async def test_a_message_whose_handler_failed_is_not_handed_over_again_on_the_ne
         calls.append(d.message_id)
         raise ValueError("not now")
 
-    async with gw.InboxConsumer(box, tmp_path, follow=True, poll_interval=0) as consumer:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(consumer.run, handler)
-            await third.wait()
-            tg.cancel_scope.cancel()
+    consumer = gw.InboxConsumer(box, tmp_path, follow=True, poll_interval=0)
+    async with consumer, anyio.create_task_group() as tg:
+        tg.start_soon(consumer.run, handler)
+        await third.wait()
+        tg.cancel_scope.cancel()
     assert calls == ["m1"]
     assert box.fetched == [["m1"]]
     assert box.acknowledged == []
@@ -238,23 +248,19 @@ async def test_an_unexpected_fetch_error_reaches_the_loop_as_itself(
     error = RuntimeError("the gateway exploded")
     raised: BaseException = error
     if nested:
-        raised = ExceptionGroup("inside the mailbox", [error])
+        raised = Group("inside the mailbox", [error])
     box = _ExplodingMailbox(raised)
     with pytest.raises(RuntimeError) as got:
-        async with gw.InboxConsumer(box, tmp_path) as consumer:
-            async for _ in consumer:
-                pass
+        await _drain(box, tmp_path)
     assert got.value is error
     assert box.acknowledged == []
 
 
 async def test_two_errors_stay_a_group(tmp_path: Path) -> None:
     # kills: _unwrap: `len(inner) == 1` -> `!= 1` (a group of two is not unwrapped)
-    group = ExceptionGroup("two", [RuntimeError("one"), KeyError("two")])
-    with pytest.raises(ExceptionGroup) as got:
-        async with gw.InboxConsumer(_ExplodingMailbox(group), tmp_path) as consumer:
-            async for _ in consumer:
-                pass
+    group = Group("two", [RuntimeError("one"), KeyError("two")])
+    with pytest.raises(Group) as got:
+        await _drain(_ExplodingMailbox(group), tmp_path)
     assert got.value is group
 
 
@@ -291,6 +297,40 @@ async def test_a_pass_failing_after_the_loop_is_gone_does_not_break_the_consumer
         await anyio.wait_all_tasks_blocked()
     assert consumer.skipped == {}
     assert box.acknowledged == []
+
+
+class _SecondFetchFails(FakeMailbox):
+    """Fetches one message at a time; the fetch of ``m2`` fails unexpectedly."""
+
+    def __init__(self) -> None:
+        super().__init__({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"b"}})
+        self.sizes = FetchSizes(max_ids=1, max_bytes=None, large=1000)
+        self.failed = anyio.Event()
+
+    async def fetch(
+        self, items: Sequence[WaitingItem], staging: Path, *, max_total_size: int
+    ) -> FetchResult:
+        if [i.id for i in items] == ["m2"]:
+            self.failed.set()
+            raise RuntimeError("the gateway exploded")
+        return await super().fetch(items, staging, max_total_size=max_total_size)
+
+
+async def test_leaving_the_loop_while_a_failed_pass_waits_to_report_closes_cleanly(
+    tmp_path: Path,
+) -> None:
+    # kills: _run_pass: `suppress(BrokenResourceError, None)` (closing cancels the report
+    # of the failure, and `issubclass(Cancelled, (..., None))` raised TypeError out of
+    # the consumer's task group)
+    box = _SecondFetchFails()
+    async with gw.InboxConsumer(box, tmp_path, concurrency=1) as consumer:
+        async for d in consumer:
+            assert d.message_id == "m1"
+            await box.failed.wait()  # the pass failed behind the loop's back
+            break
+    assert box.fetched == [["m1"]]
+    assert box.acknowledged == []  # m1 was not done with: handed over again next run
+    assert _journal(tmp_path) == [("m1", STORED)]
 
 
 # -- _dispatch: _refuse, _skip_claimed --------------------------------------------------
@@ -340,18 +380,20 @@ async def test_directories_in_place_with_the_wrong_files_are_moved_aside_and_log
     async with gw.InboxConsumer(box, tmp_path) as consumer:
         got = sorted([d.message_id async for d in consumer])
     assert got == ["m1", "m2"]
-    assert sorted(sum(box.fetched, [])) == ["m1", "m2"]
+    assert sorted(mid for ids in box.fetched for mid in ids) == ["m1", "m2"]
     rejected = tmp_path / ".as2gw" / "rejected"
     aside = {p.name.split("~")[0]: p for p in rejected.iterdir()}
     assert sorted(aside) == ["m1", "m2"]
-    for mid, path in aside.items():
+    for path in aside.values():
         assert (path / "other.txt").read_bytes() == b"someone else's"  # nothing deleted
     messages = sorted(r.getMessage() for r in caplog.records if "was in place" in r.getMessage())
-    sizes = {"m1": 1, "m2": 2}
-    names = {"m1": "a.txt", "m2": "b.txt"}
+    problems = {
+        "m1": "'a.txt' (1 bytes) is missing or of another size",
+        "m2": "'b.txt' (2 bytes) is missing or of another size",
+    }
     assert messages == [
-        f"{tmp_path / safe_message_dirname(mid)} was in place but {names[mid]!r} ({sizes[mid]} bytes) is missing "
-        f"or of another size: moved it to {aside[mid]} and fetching the message again"
+        f"{tmp_path / safe_message_dirname(mid)} was in place but {problems[mid]}: "
+        f"moved it to {aside[mid]} and fetching the message again"
         for mid in ("m1", "m2")
     ]
 
@@ -428,4 +470,3 @@ def test_check_directory_takes_a_renamed_repeat_by_size(tmp_path: Path) -> None:
     assert _check_directory(_item(("a.txt", 1), ("a.txt", 1), ("a.txt", 1)), directory) == (
         "'a.txt' (1 bytes) is missing or of another size"
     )
-
