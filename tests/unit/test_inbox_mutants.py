@@ -20,7 +20,7 @@ import as2gw_async as gw
 from as2gw_async.errors import AS2GatewayError
 from as2gw_async.files import safe_message_dirname
 from as2gw_async.inbox import _check_directory
-from as2gw_async.journal import STORED, FileJournal, JournalRecord, JournalScope, Recovery
+from as2gw_async.journal import STORED, FileJournal, JournalRecord, JournalScope, Recovery, State
 from as2gw_async.mailbox import ExpectedFile, FetchResult, FetchSizes, WaitingItem
 
 from .test_inbox_mailbox import FakeMailbox
@@ -39,9 +39,13 @@ def _journal(dest: Path) -> list[tuple[str, str]]:
     return [(x["id"], x["state"]) for x in map(json.loads, lines)]
 
 
-async def _drain(box: FakeMailbox, dest: Path) -> list[str]:
+async def _drain(box: FakeMailbox, dest: Path, got: list[str] | None = None) -> list[str]:
+    """Every message handed over (also in ``got``, kept if the loop raises)."""
+    got = [] if got is None else got
     async with gw.InboxConsumer(box, dest) as consumer:
-        return [d.message_id async for d in consumer]
+        async for d in consumer:
+            got.append(d.message_id)
+    return got
 
 
 async def _fail_once(box: FakeMailbox, dest: Path) -> None:
@@ -470,3 +474,221 @@ def test_check_directory_takes_a_renamed_repeat_by_size(tmp_path: Path) -> None:
     assert _check_directory(_item(("a.txt", 1), ("a.txt", 1), ("a.txt", 1)), directory) == (
         "'a.txt' (1 bytes) is missing or of another size"
     )
+
+
+# -- _pass: groups, listing failures, holding acknowledgements ----------------------------
+
+
+class _StatesJournal(FileJournal):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.looked_up: list[int] = []
+
+    async def states(self, ids: Sequence[str]) -> dict[str, State]:
+        self.looked_up.append(len(ids))
+        return await super().states(ids)
+
+
+async def test_the_journal_is_asked_100_ids_at_a_time_and_a_full_group_can_adopt(
+    tmp_path: Path,
+) -> None:
+    # kills: _pass: `len(group) >= _GROUP` -> `>`; `_dispatch(full, ..., None)` (a
+    # directory adopted from a full group had nowhere to go)
+    box = FakeMailbox({f"m{i:03}": {"a.txt": b"a"} for i in range(150)})
+    adopted = tmp_path / safe_message_dirname("m007")
+    adopted.mkdir()
+    (adopted / "a.txt").write_bytes(b"a")
+    journal = _StatesJournal(tmp_path / ".as2gw" / "journal.jsonl")
+    async with gw.InboxConsumer(box, tmp_path, journal=journal) as consumer:
+        got = {d.message_id: d async for d in consumer}
+    assert len(got) == 150
+    assert got["m007"].redelivered
+    assert "m007" not in {mid for ids in box.fetched for mid in ids}
+    assert journal.looked_up[:2] == [100, 50]
+
+
+class _ListingBreaks(FakeMailbox):
+    async def waiting(self) -> AsyncIterator[WaitingItem]:
+        async for item in super().waiting():
+            yield item
+        raise AS2GatewayError("the listing gave up on page 2")
+
+
+async def test_a_listing_that_fails_is_reported_after_what_it_listed_is_delivered(
+    tmp_path: Path,
+) -> None:
+    # kills: _pass: `failure = None` (the listing's failure was swallowed)
+    box = _ListingBreaks({"m1": {"a.txt": b"a"}})
+    got: list[str] = []
+    with pytest.raises(AS2GatewayError, match="page 2"):
+        await _drain(box, tmp_path, got)
+    assert got == ["m1"]
+    assert box.acknowledged == ["m1"]  # done with before the failure reached the loop
+
+
+async def test_acknowledgements_go_out_100_at_a_time_once_the_listing_is_over(
+    tmp_path: Path,
+) -> None:
+    # kills: _pass: `self._listing = False` -> `True` after the listing (every
+    # acknowledgement then waited for the end of the pass)
+    box = FakeMailbox({f"m{i:03}": {"a.txt": b"a"} for i in range(150)})
+    box.sizes = FetchSizes(max_ids=1000, max_bytes=None, large=10**9)  # one fetch, after
+    acknowledged_when: list[int] = []
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        async for _ in consumer:
+            acknowledged_when.append(len(box.acknowledged))
+    assert box.fetched == [[f"m{i:03}" for i in range(150)]]
+    assert acknowledged_when == [0] * 100 + [100] * 50
+    assert len(box.acknowledged) == 150
+
+
+# -- _dispatch ---------------------------------------------------------------------------
+
+
+async def test_a_message_of_exactly_max_total_size_is_fetched(tmp_path: Path) -> None:
+    # kills: _dispatch: `size > self.max_total_size` -> `>=`
+    box = FakeMailbox({"m1": {"a.txt": b"x" * 10}})
+    async with gw.InboxConsumer(box, tmp_path, max_total_size=10) as consumer:
+        got = [d.message_id async for d in consumer]
+    assert got == ["m1"]
+    assert consumer.skipped == {}
+
+
+class _SharedJournal(FileJournal):
+    """A journal shared with another consumer that holds ``theirs``."""
+
+    def __init__(self, path: Path, theirs: str) -> None:
+        super().__init__(path)
+        self.theirs = theirs
+
+    async def claim(self, ids: Sequence[str]) -> list[str]:
+        return [m for m in await super().claim(ids) if m != self.theirs]
+
+
+async def test_a_directory_claimed_by_another_consumer_does_not_hold_back_the_rest(
+    tmp_path: Path,
+) -> None:
+    # kills: _dispatch: `continue  # another consumer has it` -> `break`
+    box = FakeMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"b"}})
+    (tmp_path / M1).mkdir()
+    (tmp_path / M1 / "a.txt").write_bytes(b"a")
+    journal = _SharedJournal(tmp_path / ".as2gw" / "journal.jsonl", theirs="m1")
+    async with gw.InboxConsumer(box, tmp_path, journal=journal) as consumer:
+        got = [d.message_id async for d in consumer]
+    assert got == ["m2"]
+    assert box.fetched == [["m2"]]
+    assert (tmp_path / M1 / "a.txt").read_bytes() == b"a"  # left to its owner
+
+
+async def test_an_adopted_directory_does_not_cost_the_others_a_pass(tmp_path: Path) -> None:
+    # kills: _dispatch: `continue` after an adoption -> `break` (the rest of the group
+    # waited for one more listing)
+    box = FakeMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"b"}})
+    listings = 0
+    original = box.waiting
+
+    async def counting() -> AsyncIterator[WaitingItem]:
+        nonlocal listings
+        listings += 1
+        async for item in original():
+            yield item
+
+    box.waiting = counting  # type: ignore[method-assign]
+    (tmp_path / M1).mkdir()
+    (tmp_path / M1 / "a.txt").write_bytes(b"a")
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = [d.message_id async for d in consumer]
+    assert sorted(got) == ["m1", "m2"]
+    assert box.fetched == [["m2"]]
+    assert listings == 2  # the pass that took both, and the one that found nothing new
+
+
+# -- _fetch_chunk ------------------------------------------------------------------------
+
+
+class _FlakyMailbox(FakeMailbox):
+    """``raises[ids]``: the error a fetch of exactly those ids raises; ``results``: what a
+    fetch of an id returns instead of its files (an error, or nothing at all)."""
+
+    def __init__(self, messages: dict[str, dict[str, bytes]]) -> None:
+        super().__init__(messages)
+        self.raises: dict[tuple[str, ...], Exception] = {}
+        self.errors: dict[str, str] = {}
+        self.missing: set[str] = set()
+
+    async def fetch(
+        self, items: Sequence[WaitingItem], staging: Path, *, max_total_size: int
+    ) -> FetchResult:
+        error = self.raises.get(tuple(i.id for i in items))
+        if error is not None:
+            self.fetched.append([i.id for i in items])
+            raise error
+        result = await super().fetch(items, staging, max_total_size=max_total_size)
+        gone = set(self.errors) | self.missing
+        files = {m: f for m, f in result.files.items() if m not in gone}
+        return FetchResult(files=files, errors=dict(self.errors))
+
+
+async def test_a_failed_fetch_of_two_is_retried_one_by_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kills: _fetch_chunk: the warning's `exc` None, its text "XX...XX";
+    # `_fetch_chunk([item], None)`; a single fetch's reason `None` / `str(None)`
+    box = _FlakyMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"b"}})
+    box.raises[("m1", "m2")] = AS2GatewayError("batch refused")
+    box.raises[("m2",)] = OSError("disk full")
+    caplog.set_level(logging.WARNING, LOG)
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = [d.message_id async for d in consumer]
+    assert got == ["m1"]
+    assert box.fetched == [["m1", "m2"], ["m1"], ["m2"]]
+    assert consumer.skipped == {"m2": "disk full"}
+    assert "fetch of 2 failed (batch refused); fetching one by one" in [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+async def test_what_the_mailbox_could_not_fetch_is_skipped_with_its_reason(
+    tmp_path: Path,
+) -> None:
+    # kills: _fetch_chunk: `error = None`, `errors.get(None)`, `error is not None or ...`
+    # -> `and`, `_skip_claimed(None, ...)`
+    box = _FlakyMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"b"}, "m3": {"c": b"c"}})
+    box.sizes = FetchSizes(max_ids=3, max_bytes=None, large=1000)
+    box.errors["m1"] = "checksum mismatch"
+    box.missing.add("m2")
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = [d.message_id async for d in consumer]
+    assert got == ["m3"]
+    assert consumer.skipped == {
+        "m1": "checksum mismatch",
+        "m2": "the mailbox returned nothing",
+    }
+    assert box.acknowledged == ["m3"]
+
+
+async def test_two_fetches_at_once_on_a_coarse_clock_get_their_own_staging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kills: _fetch_chunk: the staging name's `id(chunk)` -> `id(None)` (two chunks
+    # named in one clock tick, as on Windows' coarse clock, shared one directory)
+    import as2gw_async.inbox as inbox
+
+    monkeypatch.setattr(inbox.time, "time_ns", lambda: 1_000)
+    box = FakeMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"b"}})
+    box.sizes = FetchSizes(max_ids=1, max_bytes=None, large=1000)
+    box.hold["m1"] = anyio.Event()  # m1's fetch waits until m2's has begun
+    original = box.fetch
+
+    async def fetch(
+        items: Sequence[WaitingItem], staging: Path, *, max_total_size: int
+    ) -> FetchResult:
+        if [i.id for i in items] == ["m2"]:
+            box.hold["m1"].set()
+        return await original(items, staging, max_total_size=max_total_size)
+
+    box.fetch = fetch  # type: ignore[method-assign]
+    async with gw.InboxConsumer(box, tmp_path, concurrency=2) as consumer:
+        got = sorted([d.message_id async for d in consumer])
+    assert got == ["m1", "m2"]
+    assert consumer.skipped == {}
