@@ -692,3 +692,36 @@ async def test_two_fetches_at_once_on_a_coarse_clock_get_their_own_staging(
         got = sorted([d.message_id async for d in consumer])
     assert got == ["m1", "m2"]
     assert consumer.skipped == {}
+
+
+async def test_a_fetch_cancelled_by_closing_the_consumer_leaves_no_staging_behind(
+    tmp_path: Path,
+) -> None:
+    # kills: _fetch_chunk: the cleanup's `CancelScope(shield=True)` -> `None` / `False`
+    # (cancelled, the staging directory stayed until the next run)
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    box.hold["m1"] = anyio.Event()  # never set: the fetch is under way when we close
+    fetching = anyio.Event()
+    original = box.fetch
+
+    async def fetch(
+        items: Sequence[WaitingItem], staging: Path, *, max_total_size: int
+    ) -> FetchResult:
+        assert staging.is_dir()
+        fetching.set()
+        return await original(items, staging, max_total_size=max_total_size)
+
+    box.fetch = fetch  # type: ignore[method-assign]
+    consumer = gw.InboxConsumer(box, tmp_path)
+    async with consumer, anyio.create_task_group() as tg:
+        tg.start_soon(_drain_with, consumer)
+        await fetching.wait()
+        tg.cancel_scope.cancel()
+    assert list((tmp_path / ".as2gw" / "staging").iterdir()) == []
+    assert box.acknowledged == []
+    assert not (tmp_path / M1).exists()
+
+
+async def _drain_with(consumer: gw.InboxConsumer) -> None:
+    async for _ in consumer:
+        pass  # pragma: no cover - nothing is handed over
