@@ -725,3 +725,247 @@ async def test_a_fetch_cancelled_by_closing_the_consumer_leaves_no_staging_behin
 async def _drain_with(consumer: gw.InboxConsumer) -> None:
     async for _ in consumer:
         pass  # pragma: no cover - nothing is handed over
+
+
+# -- not yet reported by the run when written: __init__, _mailbox_of, _lock_dir, -----------
+# -- _journal_stored, _store, _ack, _flush_marks, _update_counters, _Planner, _verify ------
+
+
+class _Session:
+    """A session that hands out a `FakeMailbox` and records the options it was given."""
+
+    def __init__(self) -> None:
+        self.options: list[dict[str, object]] = []
+        self.box = FakeMailbox({})
+
+    def mailbox(self, **options: object) -> FakeMailbox:
+        self.options.append(options)
+        return self.box
+
+
+def test_the_consumer_keeps_its_settings_and_passes_gateway_options_on(tmp_path: Path) -> None:
+    # kills: __init__: the options dict (names, `is not None`), include_mdn, the attributes
+    session = _Session()
+    c = gw.InboxConsumer(
+        session,
+        str(tmp_path),
+        concurrency=3,
+        partner_as2_id="P",
+        partner_type="x",
+        poll_interval=2.5,
+        follow=True,
+        include_mdn=True,
+        max_total_size=123,
+    )
+    assert session.options == [{"partner_as2_id": "P", "partner_type": "x", "include_mdn": True}]
+    assert c.mailbox is session.box
+    assert (c.dest_dir, c.concurrency, c.poll_interval) == (tmp_path, 3, 2.5)
+    assert (c.follow, c.include_mdn, c.max_total_size) == (True, True, 123)
+    assert (c.skipped, c.stats) == ({}, gw.ConsumerStats())
+    gw.InboxConsumer(session, tmp_path, station_as2_id="S")
+    gw.InboxConsumer(session, tmp_path)
+    assert session.options[1:] == [{"station_as2_id": "S"}, {}]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"concurrency": 0}, ValueError, "concurrency must be at least 1"),
+        ({"max_total_size": True}, TypeError, "max_total_size must be an int, not True"),
+        ({"max_total_size": 1.5}, TypeError, "max_total_size must be an int, not 1.5"),
+        ({"max_total_size": 0}, ValueError, "max_total_size must be a positive number of bytes: 0"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_clear_message(
+    tmp_path: Path, kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    # kills: __init__: the checks' bounds and messages
+    with pytest.raises(error) as err:
+        gw.InboxConsumer(FakeMailbox({}), tmp_path, **kwargs)  # type: ignore[arg-type]
+    assert str(err.value) == message
+
+
+def test_the_smallest_settings_are_accepted(tmp_path: Path) -> None:
+    # kills: __init__: `concurrency < 1` -> `<= 1`, `max_total_size < 1` -> `<= 1`
+    c = gw.InboxConsumer(FakeMailbox({}), tmp_path, concurrency=1, max_total_size=1)
+    assert (c.concurrency, c.max_total_size) == (1, 1)
+
+
+def test_a_mailbox_with_gateway_options_or_no_mailbox_at_all_is_refused(tmp_path: Path) -> None:
+    # kills: _mailbox_of: the messages
+    with pytest.raises(ValueError, match="options of session") as err:
+        gw.InboxConsumer(FakeMailbox({}), tmp_path, partner_as2_id="P", include_mdn=True)
+    assert str(err.value) == (
+        "partner_as2_id, include_mdn: options of session.mailbox(); pass them there "
+        "when giving InboxConsumer a mailbox"
+    )
+    with pytest.raises(TypeError) as type_err:
+        gw.InboxConsumer(SimpleNamespace(mailbox="not callable"), tmp_path)
+    assert str(type_err.value) == (
+        "InboxConsumer needs a session with a mailbox() or a Mailbox, not SimpleNamespace"
+    )
+
+
+async def test_a_second_consumer_on_one_directory_is_refused_until_the_first_is_done(
+    tmp_path: Path,
+) -> None:
+    # kills: _lock_dir: the message, the flags; _close_dir / _unlock_dir: the lock released
+    async with gw.InboxConsumer(FakeMailbox({}), tmp_path):
+        with pytest.raises(RuntimeError) as err:
+            async with gw.InboxConsumer(FakeMailbox({}), tmp_path):
+                pass  # pragma: no cover
+        assert str(err.value) == f"another InboxConsumer is already using {tmp_path}"
+    async with gw.InboxConsumer(FakeMailbox({}), tmp_path):
+        pass
+    assert (tmp_path / ".as2gw" / "lock").is_file()
+
+
+async def test_leftovers_of_a_dead_download_are_cleared_when_the_consumer_opens(
+    tmp_path: Path,
+) -> None:
+    # kills: _open_dir: the staging leftovers not removed
+    leftover = tmp_path / ".as2gw" / "staging" / "1234-5678" / M1
+    leftover.mkdir(parents=True)
+    (leftover / "a.txt").write_bytes(b"half")
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        assert list((tmp_path / ".as2gw" / "staging").iterdir()) == []
+        got = [d.message_id async for d in consumer]
+    assert got == ["m1"]
+
+
+async def test_what_was_stored_is_logged_counted_and_reported_to_progress(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kills: _journal_stored: the info line and its arguments, `progress` not called;
+    # _store: `stats.bytes`; _update_counters: `requests` / `retried`
+    box = FakeMailbox({"m1": {"a.txt": b"abc", "b.txt": b"de"}, "m2": {"c.txt": b"f"}})
+    seen: list[tuple[str, bool]] = []
+    caplog.set_level(logging.INFO, LOG)
+    consumer = gw.InboxConsumer(
+        box, tmp_path, progress=lambda d: seen.append((d.message_id, d.redelivered))
+    )
+    async with consumer:
+        got = [d.message_id async for d in consumer]
+    assert got == ["m1", "m2"]
+    assert seen == [("m1", False), ("m2", False)]
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("stored")] == [
+        f"stored m1: 2 file(s) in {tmp_path / M1}",
+        f"stored m2: 1 file(s) in {tmp_path / safe_message_dirname('m2')}",
+    ]
+    assert consumer.stats.bytes == 6
+    assert consumer.stats.requests == 1  # FakeMailbox: one request a fetch
+    assert consumer.stats.retried == 0
+    assert consumer.stats.delivered == 2
+    assert consumer.stats.marked_read == 2
+    assert consumer.stats.requests_per_message == 0.5
+
+
+class _Stubborn(FakeMailbox):
+    """Acknowledges only some ids; or refuses the whole call."""
+
+    def __init__(self, messages: dict[str, dict[str, bytes]]) -> None:
+        super().__init__(messages)
+        self.keep: set[str] = set()
+        self.refuse = False
+
+    async def acknowledge(self, ids: Sequence[str]) -> list[str]:
+        if self.refuse:
+            raise AS2GatewayError("marking is down")
+        return await super().acknowledge([m for m in ids if m not in self.keep])
+
+
+async def test_an_acknowledgement_that_fails_is_logged_and_left_for_the_next_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kills: _flush_marks: the warnings, the count, `marked` journaled, `marked_read`
+    box = _Stubborn({"m1": {"a": b"a"}, "m2": {"b": b"b"}})
+    box.keep.add("m2")
+    caplog.set_level(logging.WARNING, LOG)
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = [d.message_id async for d in consumer]
+    assert got == ["m1", "m2"]
+    assert consumer.stats.marked_read == 1
+    assert ("m1", "marked") in _journal(tmp_path)
+    assert ("m2", "marked") not in _journal(tmp_path)
+    assert "m2 was not marked read; the next run will retry" in caplog.messages
+    box.keep.clear()
+    box.refuse = True
+    async with gw.InboxConsumer(box, tmp_path) as consumer:  # m2: acked, not marked
+        assert [d async for d in consumer] == []
+    assert "could not mark 1 message(s) read: marking is down" in caplog.messages
+    box.refuse = False
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        assert [d async for d in consumer] == []
+    assert consumer.stats.marked_read == 1
+    assert box.acknowledged == ["m1", "m2"]
+    assert _journal(tmp_path)[-1] == ("m2", "marked")
+
+
+def _w(mid: str, size: int | None) -> WaitingItem:
+    return WaitingItem(id=mid, files=(ExpectedFile(name="f", size=size),))
+
+
+def test_the_planner_groups_by_ids_and_bytes_and_sends_large_ones_alone() -> None:
+    # kills: _Planner.add / flush: the bounds `>=` / `>`, the byte count, `size or 0`
+    from as2gw_async.inbox import _Planner
+
+    p = _Planner(FetchSizes(max_ids=3, max_bytes=10, large=8))
+    assert p.add(_w("big", 8)) == [[_w("big", 8)]]
+    assert p.add(_w("a", 4)) == []
+    assert p.add(_w("b", None)) == []  # unknown size: counted as 0
+    assert p.add(_w("c", 6)) == []  # 10 bytes: still fits
+    assert p.add(_w("d", 1)) == [[_w("a", 4), _w("b", None), _w("c", 6)]]
+    assert p.add(_w("e", 7)) == []
+    assert p.add(_w("f", 3)) == [[_w("d", 1), _w("e", 7)]]  # 11 bytes would not fit
+    assert p.flush() == [[_w("f", 3)]]
+    assert p.flush() == []
+    q = _Planner(FetchSizes(max_ids=2))  # no byte limit, nothing large
+    assert q.add(_w("x", 10**9)) == []
+    assert q.add(_w("y", 10**9)) == []
+    assert q.add(_w("z", 1)) == [[_w("x", 10**9), _w("y", 10**9)]]
+    assert q.flush() == [[_w("z", 1)]]
+
+
+def test_verify_names_what_differs(tmp_path: Path) -> None:
+    # kills: _verify: the messages and the comparisons
+    from as2gw_async.errors import IntegrityError
+    from as2gw_async.inbox import _verify
+    from as2gw_async.models import DownloadedFile
+
+    def got(*sizes: int) -> list[DownloadedFile]:
+        return [
+            DownloadedFile(path=tmp_path / str(i), name=str(i), size=s) for i, s in enumerate(sizes)
+        ]
+
+    item = WaitingItem(
+        id="m", files=(ExpectedFile(name="a", size=1), ExpectedFile(name="b", size=2))
+    )
+    _verify(item, got(2, 1))
+    _verify(WaitingItem(id="m"), got(5))
+    _verify(WaitingItem(id="m", files=()), got(5))
+    with pytest.raises(IntegrityError) as err:
+        _verify(item, got(1))
+    assert str(err.value) == "m: expected 2 attachment(s), got 1"
+    with pytest.raises(IntegrityError) as err:
+        _verify(item, got(1, 3))
+    assert str(err.value) == "m: attachment sizes [1, 3] differ from the listing's [1, 2]"
+    unsized = WaitingItem(id="m", files=(ExpectedFile(name="a", size=1), ExpectedFile(name="b")))
+    _verify(unsized, got(1, 7))  # one size not announced: only the count is checked
+
+
+def test_files_in_lists_the_regular_files_by_name(tmp_path: Path) -> None:
+    # kills: _files_in: the sort, `is_file`, the sizes, a non-directory
+    from as2gw_async.inbox import _files_in
+
+    (tmp_path / "b.txt").write_bytes(b"bb")
+    (tmp_path / "a.txt").write_bytes(b"a")
+    (tmp_path / "sub").mkdir()
+    found = _files_in(tmp_path)
+    assert found is not None
+    assert [(f.name, f.size, f.path) for f in found] == [
+        ("a.txt", 1, tmp_path / "a.txt"),
+        ("b.txt", 2, tmp_path / "b.txt"),
+    ]
+    assert _files_in(tmp_path / "a.txt") is None
+    assert _files_in(tmp_path / "missing") is None
