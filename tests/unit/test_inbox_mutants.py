@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -969,3 +970,74 @@ def test_files_in_lists_the_regular_files_by_name(tmp_path: Path) -> None:
     ]
     assert _files_in(tmp_path / "a.txt") is None
     assert _files_in(tmp_path / "missing") is None
+
+
+# -- _store, _journal_stored, the staging cleanup -------------------------------------------
+
+
+class _NoDirForEmpty(FakeMailbox):
+    """Makes no directory for a message without files (nothing to write)."""
+
+    async def fetch(
+        self, items: Sequence[WaitingItem], staging: Path, *, max_total_size: int
+    ) -> FetchResult:
+        self.fetched.append([i.id for i in items])
+        return FetchResult(files={i.id: [] for i in items})
+
+
+async def test_a_message_without_files_is_stored_as_an_empty_directory(tmp_path: Path) -> None:
+    # kills: _store: `source.mkdir(exist_ok=True)` dropped (the mailbox had nothing to write)
+    box = _NoDirForEmpty({"m1": {}})
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = [d async for d in consumer]
+    assert [(d.message_id, d.files, d.directory) for d in got] == [("m1", (), tmp_path / M1)]
+    assert (tmp_path / M1).is_dir()
+    assert consumer.skipped == {}
+
+
+class _CleansUpAfterItself(FakeMailbox):
+    """A fetch that fails and removes the staging directory it was given on its way out."""
+
+    async def fetch(
+        self, items: Sequence[WaitingItem], staging: Path, *, max_total_size: int
+    ) -> FetchResult:
+        self.fetched.append([i.id for i in items])
+        shutil.rmtree(staging)
+        raise AS2GatewayError("gave up")
+
+
+async def test_a_staging_directory_already_gone_does_not_mask_the_fetch_error(
+    tmp_path: Path,
+) -> None:
+    # kills: _fetch_chunk: the cleanup's `rmtree(..., ignore_errors=True)` -> `None` /
+    # `False` / dropped
+    box = _CleansUpAfterItself({"m1": {"a.txt": b"a"}})
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        got = [d async for d in consumer]
+    assert got == []
+    assert consumer.skipped == {"m1": "gave up"}
+
+
+class _ForgetfulJournal(FileJournal):
+    """A journal whose ``stored`` record sees the directory vanish (someone removed it)."""
+
+    async def record(self, records: Sequence[JournalRecord]) -> None:
+        await super().record(records)
+        for r in records:
+            if r.state == STORED and r.directory is not None:
+                shutil.rmtree(self.dest / r.directory)
+
+    dest: Path
+
+
+async def test_a_directory_that_vanishes_once_stored_is_skipped_with_that_reason(
+    tmp_path: Path,
+) -> None:
+    # kills: _journal_stored: the IntegrityError's message None
+    journal = _ForgetfulJournal(tmp_path / ".as2gw" / "journal.jsonl")
+    journal.dest = tmp_path
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    async with gw.InboxConsumer(box, tmp_path, journal=journal) as consumer:
+        got = [d async for d in consumer]
+    assert got == []
+    assert consumer.skipped == {"m1": f"{tmp_path / M1} vanished after it was stored"}
