@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import as2gw_async as gw
@@ -22,7 +23,7 @@ from as2gw_async.errors import AS2GatewayError
 from as2gw_async.files import safe_message_dirname
 from as2gw_async.inbox import _check_directory
 from as2gw_async.journal import STORED, FileJournal, JournalRecord, JournalScope, Recovery, State
-from as2gw_async.mailbox import ExpectedFile, FetchResult, FetchSizes, WaitingItem
+from as2gw_async.mailbox import ExpectedFile, FetchResult, FetchSizes, MailboxUsage, WaitingItem
 
 from .test_inbox_mailbox import FakeMailbox
 
@@ -1041,3 +1042,77 @@ async def test_a_directory_that_vanishes_once_stored_is_skipped_with_that_reason
         got = [d async for d in consumer]
     assert got == []
     assert consumer.skipped == {"m1": f"{tmp_path / M1} vanished after it was stored"}
+
+
+# -- __aenter__, __aexit__, _open_dir, _update_counters -------------------------------------
+
+
+class _ClosingJournal(FileJournal):
+    """A journal whose ``close`` has to await something (a database's would)."""
+
+    closed = False
+
+    async def close(self) -> None:
+        await anyio.lowlevel.checkpoint()
+        self.closed = True
+
+
+async def test_a_consumer_cancelled_from_outside_still_marks_what_was_done_and_closes(
+    tmp_path: Path,
+) -> None:
+    # kills: __aexit__: `CancelScope(shield=True)` -> `None` / `False` around the last
+    # acknowledgements and around the journal's close
+    box = FakeMailbox({"m1": {"a.txt": b"a"}, "m2": {"b.txt": b"b"}})
+    journal = _ClosingJournal(tmp_path / ".as2gw" / "journal.jsonl")
+    with anyio.CancelScope() as scope:
+        async with gw.InboxConsumer(box, tmp_path, journal=journal) as consumer:
+            async for d in consumer:
+                if d.message_id == "m2":  # m1 is done with, not yet acknowledged
+                    scope.cancel()
+                    await anyio.lowlevel.checkpoint()
+    assert scope.cancelled_caught
+    assert box.acknowledged == ["m1"]
+    assert _journal(tmp_path)[-2:] == [("m1", "acked"), ("m1", "marked")]
+    assert journal.closed
+
+
+async def test_a_file_journal_without_a_path_goes_in_dest_dir(tmp_path: Path) -> None:
+    # kills: __aenter__: the journal's scope without `dest_dir`
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    async with gw.InboxConsumer(box, tmp_path, journal=FileJournal()) as consumer:
+        assert [d.message_id async for d in consumer] == ["m1"]
+    assert ("m1", "marked") in _journal(tmp_path)
+
+
+async def test_a_dest_dir_of_one_account_refuses_another(tmp_path: Path) -> None:
+    # kills: __aenter__: the journal's scope without `account`
+    assert await _drain(FakeMailbox({"m1": {"a": b"a"}}, account="alice"), tmp_path) == ["m1"]
+    with pytest.raises(gw.JournalMismatchError, match="'alice'"):
+        async with gw.InboxConsumer(FakeMailbox({}, account="bob"), tmp_path):
+            pass  # pragma: no cover
+
+
+async def test_a_stray_file_among_the_staging_leftovers_does_not_stop_the_consumer(
+    tmp_path: Path,
+) -> None:
+    # kills: _open_dir: `rmtree(leftover, ignore_errors=True)` -> `None` / `False` / dropped
+    staging = tmp_path / ".as2gw" / "staging"
+    staging.mkdir(parents=True)
+    (staging / "stray.txt").write_bytes(b"not ours")
+    box = FakeMailbox({"m1": {"a.txt": b"a"}})
+    assert await _drain(box, tmp_path) == ["m1"]
+
+
+class _UsedMailbox(FakeMailbox):
+    """Its client has already made requests (and retried some) before the consumer."""
+
+    def usage(self) -> MailboxUsage:
+        return MailboxUsage(requests=10 + len(self.fetched), retries=5 + 2 * len(self.fetched))
+
+
+async def test_the_counters_count_only_this_consumers_requests(tmp_path: Path) -> None:
+    # kills: _update_counters: `usage - base` -> `usage + base` (requests and retries)
+    box = _UsedMailbox({"m1": {"a.txt": b"a"}})
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        assert [d.message_id async for d in consumer] == ["m1"]
+    assert (consumer.stats.requests, consumer.stats.retried) == (1, 2)
