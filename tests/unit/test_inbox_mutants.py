@@ -909,7 +909,8 @@ def _w(mid: str, size: int | None) -> WaitingItem:
 
 
 def test_the_planner_groups_by_ids_and_bytes_and_sends_large_ones_alone() -> None:
-    # kills: _Planner.add / flush: the bounds `>=` / `>`, the byte count, `size or 0`
+    # kills: _Planner.add / flush: the bounds `>=` / `>`, the byte count, `size or 0`,
+    # flush's `[] if not current`, and the bytes it starts again from (`0` -> `1`)
     from as2gw_async.inbox import _Planner
 
     p = _Planner(FetchSizes(max_ids=3, max_bytes=10, large=8))
@@ -927,6 +928,11 @@ def test_the_planner_groups_by_ids_and_bytes_and_sends_large_ones_alone() -> Non
     assert q.add(_w("y", 10**9)) == []
     assert q.add(_w("z", 1)) == [[_w("x", 10**9), _w("y", 10**9)]]
     assert q.flush() == [[_w("z", 1)]]
+    r = _Planner(FetchSizes(max_ids=5, max_bytes=10))  # after a flush, from 0 bytes again
+    assert r.add(_w("a", 6)) == []
+    assert r.add(_w("b", 5)) == [[_w("a", 6)]]
+    assert r.add(_w("c", 5)) == []  # 10 bytes: fits
+    assert r.flush() == [[_w("b", 5), _w("c", 5)]]
 
 
 def test_verify_names_what_differs(tmp_path: Path) -> None:
