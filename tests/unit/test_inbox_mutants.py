@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -1122,3 +1123,14 @@ async def test_the_counters_count_only_this_consumers_requests(tmp_path: Path) -
     async with gw.InboxConsumer(box, tmp_path) as consumer:
         assert [d.message_id async for d in consumer] == ["m1"]
     assert (consumer.stats.requests, consumer.stats.retried) == (1, 2)
+
+
+async def test_the_lock_file_is_created_read_write_not_executable(tmp_path: Path) -> None:
+    # kills: _lock_dir: `os.open(..., 0o644)` without the mode (0o777 & ~umask)
+    old = os.umask(0o022)
+    try:
+        async with gw.InboxConsumer(FakeMailbox({}), tmp_path):
+            pass
+    finally:
+        os.umask(old)
+    assert (tmp_path / ".as2gw" / "lock").stat().st_mode & 0o777 == 0o644
