@@ -21,7 +21,7 @@ import pytest
 
 import as2gw_async as gw
 from as2gw_async.errors import AS2GatewayError
-from as2gw_async.files import safe_message_dirname
+from as2gw_async.files import DEFAULT_MAX_TOTAL_SIZE, safe_message_dirname
 from as2gw_async.inbox import _check_directory
 from as2gw_async.journal import STORED, FileJournal, JournalRecord, JournalScope, Recovery, State
 from as2gw_async.mailbox import ExpectedFile, FetchResult, FetchSizes, MailboxUsage, WaitingItem
@@ -747,7 +747,8 @@ class _Session:
 
 
 def test_the_consumer_keeps_its_settings_and_passes_gateway_options_on(tmp_path: Path) -> None:
-    # kills: __init__: the options dict (names, `is not None`), include_mdn, the attributes
+    # kills: __init__: the options dict (names, `is not None`), include_mdn, the attributes,
+    # the defaults (`concurrency=8` -> `9`, ...)
     session = _Session()
     c = gw.InboxConsumer(
         session,
@@ -766,7 +767,9 @@ def test_the_consumer_keeps_its_settings_and_passes_gateway_options_on(tmp_path:
     assert (c.follow, c.include_mdn, c.max_total_size) == (True, True, 123)
     assert (c.skipped, c.stats) == ({}, gw.ConsumerStats())
     gw.InboxConsumer(session, tmp_path, station_as2_id="S")
-    gw.InboxConsumer(session, tmp_path)
+    d = gw.InboxConsumer(session, tmp_path)  # the defaults
+    assert (d.concurrency, d.poll_interval, d.follow, d.include_mdn) == (8, 30.0, False, False)
+    assert d.max_total_size == DEFAULT_MAX_TOTAL_SIZE
     assert session.options[1:] == [{"station_as2_id": "S"}, {}]
 
 
