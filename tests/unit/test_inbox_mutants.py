@@ -203,7 +203,8 @@ async def test_a_message_whose_handler_failed_is_not_handed_over_again_on_the_ne
     consumer = gw.InboxConsumer(box, tmp_path, follow=True, poll_interval=0)
     async with consumer, anyio.create_task_group() as tg:
         tg.start_soon(consumer.run, handler)
-        await third.wait()
+        with anyio.fail_after(10):  # a guard against a hang, not a timing check
+            await third.wait()
         tg.cancel_scope.cancel()
     assert calls == ["m1"]
     assert box.fetched == [["m1"]]
@@ -1137,3 +1138,19 @@ async def test_the_lock_file_is_created_read_write_not_executable(tmp_path: Path
     finally:
         os.umask(old)
     assert (tmp_path / ".as2gw" / "lock").stat().st_mode & 0o777 == 0o644
+
+
+async def test_recovered_messages_are_acknowledged_100_at_a_time_before_the_listing(
+    tmp_path: Path,
+) -> None:
+    # kills: __init__: `self._listing = True` initially (the acknowledgements of messages
+    # handed over again from disk waited for the end of the first pass)
+    box = FakeMailbox({f"m{i:03}": {"a.txt": b"a"} for i in range(101)})
+    await _fail_once(box, tmp_path)
+    acknowledged_when: list[int] = []
+    async with gw.InboxConsumer(box, tmp_path) as consumer:
+        async for d in consumer:
+            assert d.redelivered
+            acknowledged_when.append(len(box.acknowledged))
+    assert acknowledged_when == [0] * 100 + [100]
+    assert len(box.acknowledged) == 101
