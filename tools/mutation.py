@@ -122,6 +122,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "tests/unit/test_inbox_mailbox.py",
             "tests/unit/test_inbox_verify.py",
+            "tests/unit/test_inbox_mutants.py",
             "tests/integration/test_inbox_consumer.py",
             "tests/integration/test_inbox_adopt_and_size.py",
             "tests/integration/test_inbox_journal_gaps.py",
