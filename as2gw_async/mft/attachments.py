@@ -15,7 +15,6 @@ breaks off is retried by the session, and past its retries resumed the same way.
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import re
@@ -27,7 +26,7 @@ import anyio.to_thread
 import httpx
 
 from .._core.bodies import json_body
-from ..atomic import AtomicFile, ProgressCallback
+from ..atomic import AtomicFile, ProgressCallback, _exists_error
 from ..endpoints.downloads import write_body
 from ..errors import (
     APIConnectionError,
@@ -168,9 +167,7 @@ class AttachmentDownloads:
 def _refuse_existing(path: Path) -> None:
     """`FileExistsError` before any byte is fetched (the commit checks again, atomically)."""
     if os.path.lexists(path):
-        raise FileExistsError(
-            errno.EEXIST, "refusing to overwrite an existing file (pass overwrite=True)", str(path)
-        )
+        raise _exists_error(path)
 
 
 def _unique(name: str, used: set[str]) -> str:
