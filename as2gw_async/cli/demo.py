@@ -26,7 +26,7 @@ from ..session import Session
 from ._common import Cli
 from ._errors import CliError, ExitCode
 from .output import format_expiry, format_size, messages_table
-from .tour import EMULATOR_EXTRA, Tour, prepare_directory
+from .tour import EMULATOR_EXTRA, Tour, emulator_missing, prepare_directory
 
 __all__ = ["run_demo", "run_emulator"]
 
@@ -129,9 +129,7 @@ class _Demo(Tour):
         try:
             from ..emulator import Gateway, serve
         except ImportError as exc:
-            raise CliError(
-                f"the demo needs the emulator extra ({exc.name} is missing): {_EMULATOR_EXTRA}"
-            ) from None
+            raise emulator_missing(exc) from None
         started = anyio.current_time()
         gateway = Gateway(seed=2024, send_delay=0.5, retry_interval=0.3, max_attempts=3)
         gateway.add_partner(FLAKY_PARTNER, fail=True)

@@ -19,9 +19,8 @@ from rich.table import Table
 
 from ..inbox import InboxConsumer
 from ._common import Cli
-from ._errors import CliError
 from .output import format_size
-from .tour import EMULATOR_EXTRA, Tour, prepare_directory
+from .tour import Tour, emulator_missing, prepare_directory
 
 __all__ = ["run_demo"]
 
@@ -80,9 +79,7 @@ class _ECGridTour(Tour):
         try:
             from ..emulator.ecgrid import ECGridState, serve_ecgrid
         except ImportError as exc:
-            raise CliError(
-                f"the demo needs the emulator extra ({exc.name} is missing): {EMULATOR_EXTRA}"
-            ) from None
+            raise emulator_missing(exc) from None
         session_class = self.cli.gateway.session_class()
         started = anyio.current_time()
         state = ECGridState(seed=2024)

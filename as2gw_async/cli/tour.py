@@ -16,10 +16,15 @@ from rich.rule import Rule
 from ._common import Cli
 from ._errors import CliError, ExitCode
 
-__all__ = ["EMULATOR_EXTRA", "Tour", "prepare_directory"]
+__all__ = ["EMULATOR_EXTRA", "Tour", "emulator_missing", "prepare_directory"]
 
 MARKER = ".as2gw-demo"
 EMULATOR_EXTRA = "pip install 'as2gw_async[cli,emulator]'"
+
+
+def emulator_missing(exc: ImportError) -> CliError:
+    """The error a demo gives when the `emulator` extra is not installed."""
+    return CliError(f"the demo needs the emulator extra ({exc.name} is missing): {EMULATOR_EXTRA}")
 
 
 def prepare_directory(directory: Path, subdirectories: tuple[str, ...]) -> Path:
