@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -175,7 +176,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     # mutant) unless AS2GW_TEST_PG_DSN names yours. The several-hosts crash test is left out
     # (minutes per mutant); the consumer's own tests are in.
     "postgres": (
-        "as2gw_async/journal/postgres.py",
+        "as2gw_async/journal/postgres.py as2gw_async/journal/_pg_schema.py",
         (
             "tests/postgres/test_journal_postgres.py",
             "tests/postgres/test_consumer_postgres.py",
@@ -284,6 +285,8 @@ def _postgres_server() -> Iterator[None]:
     sys.path.insert(0, str(ROOT))
     from tests.postgres._server import PostgresServer
 
+    # SIGTERM too must end in the finally below, or the server outlives the run
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     server = PostgresServer()
     server.start()
     os.environ["AS2GW_TEST_PG_DSN"] = server.dsn
