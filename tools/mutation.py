@@ -181,6 +181,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/postgres/test_journal_postgres.py",
             "tests/postgres/test_consumer_postgres.py",
             "tests/postgres/test_database_outage.py",
+            "tests/postgres/test_postgres_mutants.py",
         ),
     ),
     "mft": (
