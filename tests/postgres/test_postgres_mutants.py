@@ -139,6 +139,28 @@ async def test_renewals_warn_of_no_lost_claim_for_finished_or_held_messages(
         assert await (await opened.open()).claim(["m2"]) == []  # held: its lease was renewed
 
 
+async def test_a_renewal_reports_a_stored_message_whose_claim_passed_to_another(
+    journals: Callable[[], Journals], pg_dsn: str, pg_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message stored (not yet acked) is still held: if its claim is lost, the next renewal
+    says so, once. kills: `record`'s ``done`` (``in`` -> ``not in``: storing would drop it)."""
+    query = f"SELECT lease_until FROM {pg_prefix}messages WHERE message_id = 'm2'"
+    async with journals() as opened:
+        journal = await opened.open(lease_seconds=0.3)
+        assert await journal.claim(["m1", "m2"]) == ["m1", "m2"]
+        await journal.record([stored("m1")])
+        sql(pg_dsn, f"UPDATE {pg_prefix}messages SET holder = 'other' WHERE message_id = 'm1'")
+        with caplog.at_level(logging.WARNING, logger="as2gw_async.journal.postgres"):
+            for _ in range(2):  # two renewals after the take-over, as above
+                before = sql(pg_dsn, query)[0][0]
+                with anyio.fail_after(30):
+                    while sql(pg_dsn, query)[0][0] <= before:
+                        await anyio.sleep(0.02)
+        lost = [r.getMessage() for r in caplog.records if "lease expired" in r.getMessage()]
+        assert len(lost) == 1
+        assert lost[0].endswith("lease expired and the claim passed to another consumer: m1")
+
+
 async def test_a_statement_before_open_is_a_programming_error_that_says_so(
     pg_dsn: str, pg_prefix: str
 ) -> None:
