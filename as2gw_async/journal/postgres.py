@@ -43,7 +43,7 @@ from ..errors import (
     JournalMismatchError,
     JournalUnavailableError,
 )
-from ._pg_schema import Tables, migrate
+from ._pg_schema import SCHEMA_VERSION, Tables, migrate
 from .base import JournalRecord, JournalScope, Recovery
 from .states import ACKED, MARKED, STATES, STORED, State, is_state
 
@@ -253,7 +253,12 @@ class PostgresJournal:
 
     async def _migrate(self, conn: psycopg.AsyncConnection[Any]) -> None:
         found = await migrate(conn, self.tables)
-        logger.debug("journal tables %s at schema version %d", self.tables.messages, found)
+        logger.debug(
+            "journal tables %s at schema version %d (found at %d)",
+            self.tables.messages,
+            SCHEMA_VERSION,
+            found,
+        )
 
     async def _check_site(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """A ``dest_dir`` holds one gateway's and account's messages, as with the file journal."""

@@ -13,7 +13,8 @@ import anyio
 import pytest
 
 import as2gw_async as gw
-from as2gw_async.journal import ACKED, STORED, JournalRecord, JournalScope
+from as2gw_async.journal import ACKED, STORED, JournalRecord, JournalScope, postgres
+from as2gw_async.journal._pg_schema import SCHEMA_VERSION
 from as2gw_async.journal.postgres import _describe
 
 from .test_journal_postgres import sql
@@ -159,6 +160,100 @@ async def test_a_renewal_reports_a_stored_message_whose_claim_passed_to_another(
         lost = [r.getMessage() for r in caplog.records if "lease expired" in r.getMessage()]
         assert len(lost) == 1
         assert lost[0].endswith("lease expired and the claim passed to another consumer: m1")
+
+
+async def test_leases_are_renewed_every_third_of_a_lease(
+    journals: Callable[[], Journals], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented period, read off the renewal task's own sleep (no clock in the test).
+    kills: `_renew_forever`'s ``/ 3`` -> ``* 3`` and ``/ 4``."""
+    waits: list[float] = []
+    real_sleep = anyio.sleep
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+        await real_sleep(delay)
+
+    monkeypatch.setattr(postgres.anyio, "sleep", sleep)
+    async with journals() as opened:
+        await opened.open(lease_seconds=0.9)
+        with anyio.fail_after(30):
+            while not waits:
+                await real_sleep(0.01)
+    assert waits[0] == pytest.approx(0.3)
+
+
+async def test_opening_logs_the_tables_and_their_schema_version(
+    journals: Callable[[], Journals], pg_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The version the tables are at now, and the one found (0: none, created now).
+    kills: `_migrate`'s debug line (its text and each argument)."""
+    with caplog.at_level(logging.DEBUG, logger="as2gw_async.journal.postgres"):
+        async with journals() as opened:
+            await opened.open()
+            await opened.open()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("journal ")]
+    now = f"journal tables {pg_prefix}messages at schema version {SCHEMA_VERSION}"
+    assert lines == [f"{now} (found at 0)", f"{now} (found at {SCHEMA_VERSION})"]
+
+
+async def test_a_directory_of_another_account_names_the_one_it_holds(
+    pg_dsn: str, pg_prefix: str, tmp_path: Path
+) -> None:
+    """kills: `_check_site`'s ``row[0]`` -> ``row[1]`` (the gateway named)."""
+    a = gw.PostgresJournal(pg_dsn, table_prefix=pg_prefix)
+    await a.open(JournalScope(gateway="mftgateway", account="acct-a", dest_dir=tmp_path))
+    await a.claim(["m1"])
+    await a.record([stored("m1")])
+    await a.close()
+    b = gw.PostgresJournal(pg_dsn, table_prefix=pg_prefix)
+    try:
+        with pytest.raises(gw.JournalMismatchError) as caught:
+            await b.open(JournalScope(gateway="ecgrid", account="acct-b", dest_dir=tmp_path))
+    finally:
+        await b.close()
+    assert str(caught.value) == (
+        f"{tmp_path} holds unfinished messages of gateway 'mftgateway', account 'acct-a'; it "
+        "cannot also take gateway 'ecgrid', account 'acct-b': use another directory"
+    )
+
+
+async def test_recovered_records_are_stored_with_their_time_and_a_mapping_of_metadata(
+    journals: Callable[[], Journals], pg_dsn: str, pg_prefix: str, tmp_path: Path
+) -> None:
+    """What `open` gives back: the state, the time it was stored (epoch seconds) and its
+    metadata, or ``{}`` where the column holds something else than an object.
+    kills: `_recover_stored`'s ``state=STORED`` -> None, ``time`` None or dropped, the
+    ``isinstance(metadata, Mapping)`` test forced true."""
+    dest = tmp_path / "d"
+    dest.mkdir()
+    scope = JournalScope(gateway="as2gateway", account="a", dest_dir=dest)
+    first = gw.PostgresJournal(pg_dsn, table_prefix=pg_prefix)
+    await first.open(scope)
+    await first.claim(["m1", "m2"])
+    await first.record(
+        [
+            JournalRecord(message_id="m1", state=STORED, directory="d1", metadata={"subject": "s"}),
+            stored("m2"),
+        ]
+    )
+    # the first consumer died (its claims are live): a new one in its directory takes over
+    sql(pg_dsn, f"UPDATE {pg_prefix}messages SET metadata = '[1, 2]' WHERE message_id = 'm2'")
+    before = sql(pg_dsn, "SELECT extract(epoch FROM now())")[0][0]
+    again = gw.PostgresJournal(pg_dsn, table_prefix=pg_prefix)
+    try:
+        recovery = await again.open(scope)
+    finally:
+        await again.close()
+        await first.close()
+    records = sorted(recovery.stored, key=lambda r: r.message_id)
+    assert [(r.message_id, r.state, r.metadata) for r in records] == [
+        ("m1", STORED, {"subject": "s"}),
+        ("m2", STORED, {}),  # the column held a list
+    ]
+    after = sql(pg_dsn, "SELECT extract(epoch FROM now())")[0][0]
+    # the time of the take-over, by the database's clock
+    assert all(isinstance(r.time, float) and before <= r.time <= after for r in records)
 
 
 async def test_a_statement_before_open_is_a_programming_error_that_says_so(
