@@ -7,6 +7,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -285,3 +286,161 @@ def test_a_driver_error_is_described_by_its_type_and_first_line(
 ) -> None:
     """kills: every `_describe` mutant (the text, the first line, the type named)."""
     assert _describe(error) == line
+
+
+# -- the retry loop and the renewal loop, on a fake clock (no database needed) ------------
+
+
+class Clock:
+    """``time.monotonic`` and ``anyio.sleep`` for the journal module: sleeping moves the
+    clock, and every delay asked for is kept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self.uniform_bounds: list[tuple[float, float]] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        self.now += delay
+
+    def uniform(self, low: float, high: float) -> float:
+        self.uniform_bounds.append((low, high))
+        return low  # the jitter's lower bound: the delays are exact
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(postgres, "time", SimpleNamespace(monotonic=fake.monotonic))
+    monkeypatch.setattr(postgres, "random", SimpleNamespace(uniform=fake.uniform))
+    monkeypatch.setattr(postgres, "anyio", SimpleNamespace(sleep=fake.sleep, Lock=anyio.Lock))
+    return fake
+
+
+def failing(times: int, error: Exception) -> Callable[..., Awaitable[str]]:
+    """An `_attempt` that raises ``error`` ``times`` times, then answers "done"."""
+    calls = 0
+
+    async def attempt(op: object) -> str:
+        nonlocal calls
+        calls += 1
+        if calls <= times:
+            raise error
+        return "done"
+
+    return attempt
+
+
+def down() -> Exception:
+    import psycopg
+
+    return psycopg.OperationalError("connection refused\nDETAIL: is the server running?")
+
+
+def journal_for_retries(**kwargs: Any) -> gw.PostgresJournal:
+    return gw.PostgresJournal("postgresql://x@127.0.0.1:1/db", **kwargs)
+
+
+async def test_a_lost_database_is_retried_with_exponential_backoff_and_said_so(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Delays double from ``retry_initial`` up to ``retry_max``, times the jitter (0.5-1.0);
+    each wait is logged with what failed, then the return once the database answers.
+    kills: `_run`'s attempt counting (start 1, ``= 1``, ``-= 1``, ``+= 2``), the backoff
+    formula (``/``, ``* 2 *``, ``3 **``, ``attempt + 1``, ``attempt - 2``), the jitter
+    (``=``, ``/=``, its bounds) and every argument of both log lines."""
+    journal = journal_for_retries(retry_initial=0.5, retry_max=2.25)
+    journal._attempt = failing(5, down())  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="as2gw_async.journal.postgres"):
+        assert await journal._run("claim messages", lambda conn: None) == "done"  # type: ignore[arg-type,return-value]
+    assert clock.sleeps == [0.25, 0.5, 1.0, 1.125, 1.125]
+    assert clock.uniform_bounds == [(0.5, 1.0)] * 5
+    waited = [0.0, 0.25, 0.75, 1.75, 2.875]
+    assert [r.getMessage() for r in caplog.records] == [
+        *(
+            "PostgreSQL journal unreachable, could not claim messages (OperationalError: "
+            f"connection refused); waiting {delay:.1f} s and retrying (attempt {n}, down for "
+            f"{since:.0f} s)"
+            for n, (delay, since) in enumerate(zip(clock.sleeps, waited, strict=True), start=1)
+        ),
+        "PostgreSQL journal reachable again after 4 s; going on",
+    ]
+    assert journal._down_since is None  # the next outage is timed afresh
+
+
+async def test_a_bounded_wait_gives_up_when_max_wait_has_passed(clock: Clock) -> None:
+    """Down for exactly ``max_wait`` is enough to give up (``>=``).
+    kills: `_run`'s ``waited >= max_wait`` -> ``>``, the error's description of the cause."""
+    journal = journal_for_retries(retry_initial=1.0, retry_max=10.0, max_wait=1.5)
+    journal._attempt = failing(100, down())  # type: ignore[method-assign]
+    with pytest.raises(gw.JournalUnavailableError) as caught:
+        await journal._run("read states", lambda conn: None)  # type: ignore[arg-type]
+    assert clock.sleeps == [0.5, 1.0]  # down for 0, 0.5, then 1.5 s: given up
+    assert str(caught.value) == (
+        "the PostgreSQL journal stayed unreachable for 2 s (max_wait=1.5): could not read "
+        "states: OperationalError: connection refused"
+    )
+
+
+async def test_a_database_error_is_typed_with_what_failed_and_not_retried(clock: Clock) -> None:
+    """kills: `_run`'s JournalDatabaseError text (None, the cause's description)."""
+    import psycopg
+
+    journal = journal_for_retries()
+    journal._attempt = failing(1, psycopg.errors.InsufficientPrivilege("permission denied"))  # type: ignore[method-assign]
+    with pytest.raises(gw.JournalDatabaseError) as caught:
+        await journal._run("record states", lambda conn: None)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "the PostgreSQL journal could not record states: InsufficientPrivilege: permission denied"
+    )
+    assert clock.sleeps == []
+
+
+class StopRenewing(BaseException):  # not an Exception: the loop logs those and goes on
+    pass
+
+
+async def test_the_renewal_loop_logs_a_failure_goes_on_and_reports_lost_claims(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One round fails (logged, then the loop goes on); then 10 claims lost (listed whole),
+    then 11 (the first ten and an ellipsis); what is lost is no longer held.
+    kills: `_renew_forever`'s ``what``, the error line and its arguments, ``continue`` ->
+    ``break``, the lost set (``-`` -> ``+``, None), the warning and its arguments, the
+    ``[:10]`` cut and the ``> 10`` ellipsis (``>=``, ``> 11``, its text)."""
+    journal = journal_for_retries(lease_seconds=3.0)
+    ten = [f"m{i:02}" for i in range(10)]
+    eleven = [f"n{i:02}" for i in range(11)]
+    rounds: list[str] = []
+
+    async def run(what: str, op: object) -> set[str]:
+        rounds.append(what)
+        if len(rounds) == 1:
+            raise gw.JournalDatabaseError("permission denied")
+        if len(rounds) == 2:
+            journal._held = {"kept", *ten}
+            return {"kept"}
+        if len(rounds) == 3:
+            journal._held = {"kept", *eleven}
+            return {"kept"}
+        raise StopRenewing
+
+    journal._run = run  # type: ignore[method-assign,assignment]
+    logs = caplog.at_level(logging.WARNING, logger="as2gw_async.journal.postgres")
+    with logs, pytest.raises(StopRenewing):
+        await journal._renew_forever()
+    assert rounds == ["renew leases"] * 4
+    assert clock.sleeps == [1.0] * 4
+    me = journal.consumer_id
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", f"{me}: could not renew leases: permission denied"),
+        ("WARNING", f"{me}: lease expired and the claim passed to another consumer: "
+         + ", ".join(ten)),
+        ("WARNING", f"{me}: lease expired and the claim passed to another consumer: "
+         + ", ".join(eleven[:10]) + " …"),
+    ]  # fmt: skip
+    assert journal._held == {"kept"}
