@@ -192,6 +192,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_converter_mft_shapes.py",
             "tests/unit/test_mft_mutants_session.py",
             "tests/unit/test_mft_mutants_transfer.py",
+            "tests/unit/test_mft_mutants_messages.py",
             "tests/integration/test_mft_client_auth.py",
             "tests/integration/test_mft_client_folders.py",
             "tests/integration/test_mft_client_downloads.py",

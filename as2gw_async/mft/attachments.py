@@ -26,6 +26,7 @@ import anyio.to_thread
 import httpx
 
 from .._core.bodies import json_body
+from ..archives import _unique
 from ..atomic import AtomicFile, ProgressCallback, _exists_error
 from ..endpoints.downloads import write_body
 from ..errors import (
@@ -105,8 +106,9 @@ class AttachmentDownloads:
         """Download every attachment of a message into ``dest_dir``, one file each.
 
         Names are the gateway's passed through `safe_filename` (a hostile name stays inside
-        ``dest_dir``); two attachments with the same safe name get ``-2``, ``-3``... An
-        existing file is never replaced unless ``overwrite=True`` (`FileExistsError`).
+        ``dest_dir``); two attachments whose safe names are equal up to case get `` (2)``,
+        `` (3)``... (as a zip's members do). An existing file is never replaced unless
+        ``overwrite=True`` (`FileExistsError`).
 
         >>> for f in await s.inbox.download_attachments(mid, "out/"):  # doctest: +SKIP
         ...     print(f.path, f.size)
@@ -118,7 +120,10 @@ class AttachmentDownloads:
         used: set[str] = set()
         files: list[DownloadedFile] = []
         for index, link in enumerate(links):
-            name = _unique(safe_filename(link.name, default=f"{default}-{index}"), used)
+            path = _unique(
+                directory, safe_filename(link.name, default=f"{default}-{index}"), used.__contains__
+            )
+            used.add(str(path).casefold())
 
             async def fresh(index: int = index) -> str:
                 return (await self.attachment_links(message_id))[index].url
@@ -127,9 +132,9 @@ class AttachmentDownloads:
                 await download_link(
                     self._session,
                     link.url,
-                    directory / name,
+                    path,
                     refresh=fresh,
-                    name=name,
+                    name=path.name,
                     overwrite=overwrite,
                     progress=progress,
                 )
@@ -168,16 +173,6 @@ def _refuse_existing(path: Path) -> None:
     """`FileExistsError` before any byte is fetched (the commit checks again, atomically)."""
     if os.path.lexists(path):
         raise _exists_error(path)
-
-
-def _unique(name: str, used: set[str]) -> str:
-    candidate, n = name, 1
-    stem, dot, ext = name.rpartition(".")
-    while candidate.lower() in used:
-        n += 1
-        candidate = f"{stem}-{n}.{ext}" if dot and stem else f"{name}-{n}"
-    used.add(candidate.lower())
-    return candidate
 
 
 async def download_link(

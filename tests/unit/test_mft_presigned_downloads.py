@@ -88,3 +88,46 @@ async def test_a_store_error_is_typed_and_leaves_nothing(
     with pytest.raises(gw.NotFoundError):
         await s.inbox.download_attachments(MID, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def _named(router: respx.MockRouter, *names: str) -> None:
+    """The attachments answer of MID: one link per name, each body the link's number."""
+    router.get(f"{BASE}/message/inbox/{Q}/attachments").respond(
+        200,
+        json={"attachments": [{"name": n, "url": f"{STORE}/{i}"} for i, n in enumerate(names)]},
+    )
+    for i in range(len(names)):
+        router.get(f"{STORE}/{i}").respond(200, content=str(i).encode())
+
+
+async def test_two_attachments_with_one_long_name_both_arrive(
+    session: tuple[mft.Session, respx.MockRouter], tmp_path: Path
+) -> None:
+    # A repeated name already at the 255-byte limit: its numbered copy is cut to fit, not
+    # refused by the file system (ENAMETOOLONG failed the whole message, every time).
+    s, router = session
+    name = "a" * 251 + ".bin"
+    _named(router, name, name)
+    files = await s.inbox.download_attachments(MID, tmp_path)
+    assert files[0].name == name
+    assert files[1].name == "a" * 247 + " (2).bin"
+    assert [f.path.read_bytes() for f in files] == [b"0", b"1"]
+
+
+async def test_clashing_attachment_names_are_numbered_ignoring_case(
+    session: tuple[mft.Session, respx.MockRouter], tmp_path: Path
+) -> None:
+    s, router = session
+    _named(router, "a.txt", "A.TXT", "a.txt", "notes", "NOTES", ".txt", "../x/a.txt")
+    files = await s.inbox.download_attachments(MID, tmp_path)
+    assert [f.name for f in files] == [
+        "a.txt",
+        "A (2).TXT",
+        "a (3).txt",
+        "notes",
+        "NOTES (2)",
+        "txt",
+        "a (4).txt",
+    ]
+    assert [f.path for f in files] == [tmp_path / f.name for f in files]
+    assert [f.path.read_bytes() for f in files] == [str(i).encode() for i in range(7)]
