@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from ..archives import _unique
 from ..converter import structure, unstructure
 from ..errors import AS2GatewayError
 from ..files import safe_filename
@@ -131,16 +132,11 @@ class AS2GatewayMailbox:
 
 
 def _distinct_names(names: Sequence[str | None]) -> list[str]:
-    """Safe file names, ``name (2).ext`` for a repeat (as the batch zip's extraction does)."""
+    """Safe file names, ``name (2).ext`` for a repeat: the batch zip's rule (`_unique`)."""
     taken: set[str] = set()
     out: list[str] = []
     for i, raw in enumerate(names):
-        name = safe_filename(raw, default=f"attachment-{i}")
-        candidate, n = name, 1
-        while candidate.casefold() in taken:
-            n += 1
-            stem, dot, ext = name.rpartition(".")
-            candidate = f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})"
-        taken.add(candidate.casefold())
-        out.append(candidate)
+        name = _unique(Path(), safe_filename(raw, default=f"attachment-{i}"), taken.__contains__)
+        taken.add(str(name).casefold())
+        out.append(str(name))
     return out

@@ -232,3 +232,17 @@ async def test_nothing_is_acknowledged_while_the_listing_is_still_being_read(
     assert box.batches == [100] * 8
     assert sorted(box.acknowledged) == sorted(handled)
     assert len(box.acknowledged) == len(set(box.acknowledged))
+
+
+def test_v1_attachments_with_one_long_name_get_distinct_names_that_fit() -> None:
+    """Two attachments whose (sanitised) name is already 255 bytes long: the second one's
+    name must fit too (it used to be 259 bytes: the file system refused it and the message
+    failed on every pass). The rule is the batch zip's (`archives._unique`)."""
+    from as2gw_async.endpoints.mailbox import _distinct_names
+
+    long = "a" * 251 + ".bin"
+    names = _distinct_names([long, long, "É.txt", "é.TXT", None])
+    assert all(len(n.encode("utf-8")) <= 255 for n in names)
+    assert names[0] == long
+    assert names[1].endswith(" (2).bin") and names[1] != names[0]
+    assert names[2:] == ["É.txt", "é (2).TXT", "attachment-4"]
