@@ -4,7 +4,9 @@ noticed. Each test names the mutants it kills; see docs/mutation.md."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +17,7 @@ import pytest
 
 import as2gw_async as gw
 from as2gw_async.journal import ACKED, STORED, JournalRecord, JournalScope, postgres
-from as2gw_async.journal._pg_schema import SCHEMA_VERSION
+from as2gw_async.journal._pg_schema import SCHEMA_VERSION, validate_prefix
 from as2gw_async.journal.postgres import _describe
 
 from .test_journal_postgres import sql
@@ -122,13 +124,14 @@ async def test_renewals_warn_of_no_lost_claim_for_finished_or_held_messages(
     not report its claim as lost; a held one is renewed and reported nowhere.
 
     kills: `record`'s ``done`` (``in`` -> ``not in``), `_renew`'s ``row[0]`` -> ``row[1]``
-    (the renewal then fails on every round and says so).
+    (the renewal then fails on every round and says so) and its ``'stored'`` upper-cased
+    (a stored message's lease would not be renewed).
     """
     query = f"SELECT lease_until FROM {pg_prefix}messages WHERE message_id = 'm2'"
     async with journals() as opened:
         journal = await opened.open(lease_seconds=0.3)
-        assert await journal.claim(["m1", "m2"]) == ["m1", "m2"]
-        await journal.record([stored("m1")])
+        assert await journal.claim(["m1", "m2", "m3"]) == ["m1", "m2", "m3"]
+        await journal.record([stored("m1"), stored("m3")])  # m3: stored, to be renewed too
         await journal.record([JournalRecord(message_id="m1", state=ACKED)])  # a call of its own
         with caplog.at_level(logging.DEBUG, logger="as2gw_async.journal.postgres"):
             for _ in range(2):  # two renewals after the ack (the first one's checks are done
@@ -138,7 +141,8 @@ async def test_renewals_warn_of_no_lost_claim_for_finished_or_held_messages(
                         await anyio.sleep(0.02)
         problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         assert problems == []
-        assert await (await opened.open()).claim(["m2"]) == []  # held: its lease was renewed
+        other = await opened.open()
+        assert await other.claim(["m2", "m3"]) == []  # held: their leases were renewed
 
 
 async def test_a_renewal_reports_a_stored_message_whose_claim_passed_to_another(
@@ -444,3 +448,233 @@ async def test_the_renewal_loop_logs_a_failure_goes_on_and_reports_lost_claims(
          + ", ".join(eleven[:10]) + " …"),
     ]  # fmt: skip
     assert journal._held == {"kept"}
+
+
+async def test_a_second_outage_is_timed_afresh(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kills: `_run`'s ``_down_since = None`` -> ``""`` once the database is back."""
+    journal = journal_for_retries(retry_initial=1.0, retry_max=1.0)
+    journal._attempt = failing(1, down())  # type: ignore[method-assign]
+    assert await journal._run("read states", lambda conn: None) == "done"  # type: ignore[arg-type,comparison-overlap]
+    clock.now += 100
+    caplog.clear()
+    journal._attempt = failing(1, down())  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="as2gw_async.journal.postgres"):
+        assert await journal._run("read states", lambda conn: None) == "done"  # type: ignore[arg-type,comparison-overlap]
+    first, back = (r.getMessage() for r in caplog.records)
+    assert first.endswith("retrying (attempt 1, down for 0 s)")
+    assert back == "PostgreSQL journal reachable again after 0 s; going on"
+
+
+def test_the_defaults_and_the_refused_settings() -> None:
+    """kills: the defaults of `__init__` (lease 60 s, attempts 10 s, backoff 0.5-15 s), its
+    checks (``<= 0`` at each bound, ``or``), their texts, the consumer id's form, and the
+    state of a journal not opened yet."""
+    journal = journal_for_retries()
+    settings = (journal.lease_seconds, journal.attempt_timeout, journal.retry_initial)
+    assert (*settings, journal.retry_max, journal.max_wait) == (60.0, 10.0, 0.5, 15.0, None)
+    host, pid, tail = journal.consumer_id.rsplit(":", 2)
+    assert (host, pid) == (socket.gethostname(), str(os.getpid()))
+    assert len(tail) == 8
+    assert int(tail, 16) >= 0
+    assert journal.site is None
+    assert journal._scope is None
+    assert journal._opened is False
+    with pytest.raises(ValueError, match=r"^lease_seconds must be positive: 0$"):
+        journal_for_retries(lease_seconds=0)
+    refused = "attempt_timeout and retry_initial must be positive, retry_max >= it"
+    for bad in (
+        {"attempt_timeout": 0},
+        {"retry_initial": 0, "retry_max": 1},
+        {"retry_initial": 2, "retry_max": 1},
+    ):
+        with pytest.raises(ValueError, match="must be positive") as caught:
+            journal_for_retries(**bad)
+        assert str(caught.value) == refused
+    journal_for_retries(attempt_timeout=0.5, retry_initial=0.5, retry_max=0.5)  # all allowed
+
+
+async def test_closing_a_journal_never_opened_touches_nothing(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kills: `__init__`'s ``_opened = False`` -> True (close would release claims)."""
+    journal = journal_for_retries()
+    journal._attempt = failing(1, RuntimeError("no database here"))  # type: ignore[method-assign]
+    with caplog.at_level(logging.DEBUG, logger="as2gw_async.journal.postgres"):
+        await journal.close()
+    assert caplog.records == []
+
+
+async def test_a_failed_release_at_close_is_logged_and_close_ends(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kills: `close`'s warning (its text and arguments), ``_opened = False`` (a second close
+    would try again)."""
+    journal = journal_for_retries()
+    journal._opened = True  # as after open()
+    journal._attempt = failing(5, RuntimeError("boom"))  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="as2gw_async.journal.postgres"):
+        await journal.close()
+        await journal.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"could not release the claims of {journal.consumer_id}: boom"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("step", "what"),
+    [
+        (1, "create the tables"),
+        (2, "check the directory's owner"),
+        (3, "recover stored messages"),
+        (4, "recover acked messages"),
+    ],
+)
+async def test_each_step_of_open_is_named_when_the_database_is_lost(
+    clock: Clock, tmp_path: Path, step: int, what: str
+) -> None:
+    """kills: the ``what`` of each of `open`'s four statements (None, "XX...XX")."""
+    journal = journal_for_retries(max_wait=0)
+    calls = 0
+
+    async def attempt(op: object) -> list[str]:
+        nonlocal calls
+        calls += 1
+        if calls == step:
+            raise down()
+        return []
+
+    journal._attempt = attempt  # type: ignore[method-assign,assignment]
+    with pytest.raises(gw.JournalUnavailableError, match=f": could not {what}: "):
+        await journal.open(JournalScope(gateway="as2gateway", account="a", dest_dir=tmp_path))
+    await journal.close()
+
+
+class FakeConnection:
+    """A connection whose ``close`` yields to the event loop once (or fails)."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.closed = False
+        self.fails = fails
+
+    async def close(self) -> None:
+        await anyio.sleep(0)
+        if self.fails:
+            raise OSError("socket already gone")
+        self.closed = True
+
+
+async def test_an_attempt_that_hangs_ends_at_attempt_timeout_and_drops_the_connection() -> None:
+    """kills: `_attempt`'s ``fail_after(attempt_timeout)`` -> None, and its ``or`` -> ``and``
+    (a timeout is not a driver error: the connection must be dropped)."""
+    journal = journal_for_retries(attempt_timeout=0.05)
+    conn = FakeConnection()
+    journal._conn = conn  # type: ignore[assignment]
+
+    async def hang(conn: object) -> None:
+        await anyio.sleep_forever()
+
+    with anyio.fail_after(60), pytest.raises(TimeoutError):  # 60: only against a hang
+        await journal._attempt(hang)  # type: ignore[arg-type]
+    assert journal._conn is None
+    assert conn.closed
+
+
+async def test_closing_is_shielded_and_its_failure_only_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """kills: `_disconnect`'s ``conn is not None``, ``shield=True`` (False, None), the debug
+    line (its text and argument)."""
+    journal = journal_for_retries()
+    conn = FakeConnection()
+    journal._conn = conn  # type: ignore[assignment]
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await journal._disconnect()  # in a cancelled scope: the close still completes
+    assert conn.closed
+    assert journal._conn is None
+    journal._conn = FakeConnection(fails=True)  # type: ignore[assignment]
+    with caplog.at_level(logging.DEBUG, logger="as2gw_async.journal.postgres"):
+        await journal._disconnect()
+    assert [r.getMessage() for r in caplog.records] == [
+        "closing the journal connection: socket already gone"
+    ]
+
+
+async def test_the_connection_is_named_bounded_and_kept_after_an_sql_error(
+    journals: Callable[[], Journals],
+) -> None:
+    """What the server sees of the connection (application_name, connect_timeout from
+    attempt_timeout, at least 1 s), and an SQL error that leaves the connection usable
+    keeps it. kills: `_attempt`'s ``application_name`` and ``connect_timeout`` (None,
+    dropped, ``max(2, ...)``, "XX...XX"), and its ``not isinstance`` dropped (a driver
+    error that is no connection error would drop the connection)."""
+    import psycopg
+
+    async with journals() as opened:
+        journal = await opened.open(attempt_timeout=0.5)
+
+        async def show(conn: psycopg.AsyncConnection[Any]) -> tuple[str, str]:
+            cur = await conn.execute("SELECT current_setting('application_name')")
+            row = await cur.fetchone()
+            assert row is not None
+            return str(row[0]), conn.info.get_parameters().get("connect_timeout", "")
+
+        assert await journal._run("show", show) == ("as2gw_async", "1")
+        kept = journal._conn
+
+        async def bad(conn: psycopg.AsyncConnection[Any]) -> None:
+            await conn.execute("SELECT * FROM no_such_table_here")
+
+        with pytest.raises(gw.JournalDatabaseError, match="could not look: UndefinedTable"):
+            await journal._run("look", bad)
+        assert journal._conn is kept
+
+
+def test_only_asyncio_is_accepted_and_the_error_names_the_loop(
+    pg_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kills: `_require_asyncio`'s texts (the library named, the default name when sniffio
+    cannot tell, the advice)."""
+    scope = JournalScope(gateway="as2gateway", account="a", dest_dir=tmp_path)
+    advice = 'run the consumer with anyio.run(..., backend="asyncio") or asyncio.run'
+
+    def refusal() -> str:
+        journal = gw.PostgresJournal(pg_dsn)
+
+        async def main() -> None:
+            await journal.open(scope)
+
+        with pytest.raises(gw.AsyncBackendError) as caught:
+            anyio.run(main, backend="trio")
+        return str(caught.value)
+
+    assert refusal() == (
+        f"PostgresJournal runs only under asyncio (psycopg's async driver), not trio: {advice}"
+    )
+    monkeypatch.setitem(sys.modules, "sniffio", None)  # cannot tell which loop
+    assert refusal() == (
+        "PostgresJournal runs only under asyncio (psycopg's async driver), not another event "
+        f"loop: {advice}"
+    )
+
+
+def test_without_psycopg_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kills: `_driver`'s ImportError text (in this process: the subprocess test runs the
+    installed package, not a mutated copy)."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(ImportError) as caught:
+        postgres._driver()
+    assert (
+        str(caught.value) == 'PostgresJournal needs psycopg 3: pip install "as2gw_async[postgres]"'
+    )
+
+
+def test_the_longest_table_prefix_allowed_and_the_first_refused() -> None:
+    """The longest name made from a prefix is its holder index (19 more characters), and
+    PostgreSQL keeps 63. kills: `validate_prefix`'s ``>`` -> ``>=`` and the limit's text."""
+    assert validate_prefix("p" * 44) == "p" * 44
+    with pytest.raises(ValueError, match="too long") as caught:
+        validate_prefix("p" * 45)
+    assert str(caught.value) == f"table_prefix {'p' * 45!r} is too long: at most 44 characters"
