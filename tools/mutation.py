@@ -157,7 +157,11 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "encoding": (
         "as2gw_async/_core/encoding.py",
-        ("tests/unit/test_content_encoding.py", "tests/unit/test_downloads.py"),
+        (
+            "tests/unit/test_content_encoding.py",
+            "tests/unit/test_downloads.py",
+            "tests/unit/test_encoding_mutants.py",
+        ),
     ),
     "core": (
         # every other _core module: bodies, client, credentials, polling, redaction, urls
@@ -169,6 +173,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_send_wait.py",
             "tests/unit/test_hot_path.py",
             "tests/unit/test_folders_malformed.py",
+            "tests/unit/test_core_mutants.py",
         ),
     ),
     # Its tests need a PostgreSQL server: run() starts one for the whole run (not one per
