@@ -153,6 +153,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_mft_mutants_transfer.py",
             "tests/unit/test_ecgrid_client.py",
             "tests/integration/test_send_session.py",
+            "tests/unit/test_uploads_mutants.py",
         ),
     ),
     "encoding": (
