@@ -139,11 +139,19 @@ async def test_build_client_passes_its_settings_and_never_follows_redirects() ->
 
 
 async def test_build_client_with_aiohttp_is_the_aiohttp_transport() -> None:
-    # kills: `if transport == "aiohttp"` -> `!=` / "XXaiohttpXX" / "AIOHTTP"
+    # kills: `if transport == "aiohttp"` -> `!=` / "XXaiohttpXX" / "AIOHTTP", and
+    # aiohttp_client's timeout= / limits= / verify= -> None
     pytest.importorskip("httpx_aiohttp")
-    made = build_client(transport="aiohttp", timeout=5.0, limits=client.DEFAULT_LIMITS, verify=True)
+    context = ssl.create_default_context()
+    timeout = httpx.Timeout(7.0, connect=3.0)
+    limits = httpx.Limits(max_connections=5, max_keepalive_connections=2)
+    made = build_client(transport="aiohttp", timeout=timeout, limits=limits, verify=context)
     async with made:
-        assert type(made._transport).__name__ == "SafeAiohttpTransport"
+        transport = made._transport
+        assert type(transport).__name__ == "SafeAiohttpTransport"
+        assert made.timeout == timeout
+        assert transport.limits == limits  # type: ignore[attr-defined]
+        assert transport.ssl_context is context  # type: ignore[attr-defined]
         assert made.follow_redirects is False
         assert type(made._cookies) is _Cookies
 
@@ -286,6 +294,17 @@ def test_the_last_wait_stops_at_the_timeout_and_then_next_says_no() -> None:
     assert times == pytest.approx([3.0, -3.0])
 
 
+def test_next_before_first_says_no_at_once() -> None:
+    # kills: the initial `self._deadline = 0.0` -> 1.0 / None (the clock starts at 0 here:
+    # a deadline of 1.0 would wait a second and say yes; None would fail)
+    async def main() -> tuple[bool, float]:
+        schedule = PollSchedule(timeout=10.0, poll_interval=1.0, initial_delay=None)
+        answer = await schedule.next()
+        return answer, anyio.current_time()
+
+    assert run_in_virtual_time(main) == (False, 0.0)
+
+
 def test_a_zero_timeout_looks_once_at_once() -> None:
     # kills: `timeout < 0` -> `<= 0`; `initial_delay < 0` -> `<= 0`
     times = _waits(PollSchedule(timeout=0.0, poll_interval=1.0, initial_delay=0.0), 2)
@@ -339,13 +358,16 @@ def test_secrets_shorter_than_four_characters_are_not_scrubbed() -> None:
 
 
 def test_the_longest_secret_is_scrubbed_first() -> None:
-    # kills: `sorted(..., reverse=True)` -> False / dropped, `key=len` dropped
+    # kills: `sorted(..., reverse=True)` -> False / dropped, `key=len` -> None / dropped
     redactor = Redactor("abcd")
     redactor.add_token("abcdefgh")
     assert redactor.scrub("[abcdefgh] [abcd]") == "[***] [***]"
     redactor = Redactor("abcdefgh", "zzzz")
     redactor.add_token("abcd")
     assert redactor.scrub("[abcdefgh]") == "[***]"
+    # by length, not by text (`key=len` -> None / dropped: "zzzz" sorts after "azzzzb")
+    redactor = Redactor("zzzz", "azzzzb")
+    assert redactor.scrub("[azzzzb]") == "[***]"
 
 
 def test_only_the_last_eight_tokens_are_scrubbed() -> None:
@@ -432,10 +454,12 @@ def test_loopback_hosts(host: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["example.com", "localhost.example", "notlocalhost", "10.0.0.1", "::2", "[::2]", ""]
+    "host",
+    ["example.com", "localhost.example", "notlocalhost", "10.0.0.1", "::2", "[::2]", "", "X::1"],
 )
 def test_hosts_that_are_not_loopback(host: str) -> None:
-    # kills: the `.endswith(".localhost")` dot, `.is_loopback` ignored, `return False` -> True
+    # kills: the `.endswith(".localhost")` dot, `.is_loopback` ignored, `return False` -> True,
+    # `strip("[]")` -> `strip("XX[]XX")` ("X::1" would lose its X and read as ::1)
     assert not is_loopback(host)
 
 
@@ -444,7 +468,11 @@ def test_check_base_url_strips_the_trailing_slash() -> None:
     assert check_base_url("https://gw.example/api/", allow_insecure_http=False) == (
         "https://gw.example/api"
     )
-    assert check_base_url("https://gw.example", allow_insecure_http=False) == ("https://gw.example")
+    assert check_base_url("https://gw.example", allow_insecure_http=False) == "https://gw.example"
+    # a path ending in X keeps it (`.rstrip("XX/XX")` would strip it)
+    assert check_base_url("https://gw.example/FIX/", allow_insecure_http=False) == (
+        "https://gw.example/FIX"
+    )
 
 
 def test_check_base_url_refuses_an_invalid_url() -> None:
@@ -500,6 +528,9 @@ def test_https_upgrade_to_the_same_host_keeps_the_path_and_takes_the_port() -> N
     assert https_upgrade("http://gw.example:8080/api", response) == "https://gw.example:8443/api"
     response = _redirect("http://gw.example/api/v1/send", "https://gw.example/api/v1/send")
     assert https_upgrade("http://gw.example/api/", response) == "https://gw.example/api"
+    # kills: `.rstrip("/")` -> `.rstrip("XX/XX")`
+    response = _redirect("http://gw.example/FIX/v1/send", "https://gw.example/FIX/v1/send")
+    assert https_upgrade("http://gw.example/FIX", response) == "https://gw.example/FIX"
 
 
 def test_https_upgrade_of_a_relative_location_is_none() -> None:
