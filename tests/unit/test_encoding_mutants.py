@@ -80,6 +80,45 @@ def test_a_raw_deflate_body_is_recognised(size: int) -> None:
     assert _read(_pieces(_raw_deflate(DATA), size), "deflate") == DATA
 
 
+def _raw_deflate_like_zlib(payload: bytes) -> bytes:
+    """A valid raw deflate body whose first two bytes also read as a zlib header.
+
+    The first block is stored (``0x08``: not final, type 0) with a length whose low byte
+    (``0x1d``) makes ``08 1d`` a valid zlib header (CM 8, ``0x081d`` divisible by 31), and
+    whose high byte (``0x06``) read as a deflate block header has the invalid type 3.
+    """
+    assert len(payload) == 0x061D
+    return (
+        bytes([0x08])
+        + (0x061D).to_bytes(2, "little")
+        + (0xFFFF ^ 0x061D).to_bytes(2, "little")
+        + payload
+        + _raw_deflate(b"end")
+    )
+
+
+def test_a_raw_deflate_body_that_starts_like_a_zlib_header_is_decoded() -> None:
+    # found by the mutant `data[:2]` -> `data[:3]` of the old two-byte probe: such a body
+    # (valid, and decoded by httpx) was refused as undecodable, and retried in vain.
+    # kills: the fallback to raw deflate on the first chunk, its `self._out = 0` -> 1
+    payload = bytes(range(256)) * 6 + b"x" * 29
+    body = _raw_deflate_like_zlib(payload)
+    assert zlib.decompressobj(zlib.MAX_WBITS).decompress(body[:2]) == b""  # a zlib header
+    assert _read([body], "deflate") == payload + b"end"
+    assert _read([body], "deflate", limit=len(payload) + 3) == payload + b"end"
+    with pytest.raises(BodyTooLargeError):
+        _read([body], "deflate", limit=len(payload) + 2)
+
+
+def test_a_zlib_body_garbled_in_its_first_chunk_is_still_undecodable() -> None:
+    # the fallback to raw deflate does not hide an error: the raw reading fails too
+    body = bytearray(zlib.compress(DATA))
+    body[2:10] = b"\xff" * 8
+    with pytest.raises(ContentEncodingError) as caught:
+        _read([bytes(body)], "deflate")
+    assert caught.value.message.startswith("undecodable deflate body: Error -3 ")
+
+
 def test_the_probe_starts_at_the_first_chunk_that_holds_data() -> None:
     # kills: `not self._started and data` -> `or` (an empty first chunk would start the
     # stage and skip the probe: a raw deflate body would then be undecodable)
