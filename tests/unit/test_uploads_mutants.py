@@ -14,6 +14,8 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from as2gw_async._core import uploads
@@ -460,6 +462,36 @@ async def test_a_stream_without_aclose_is_still_stopped() -> None:
             [Upload(NoClose(), name="s")], spooled, UploadLimits(max_file_size=25)
         )
     await remove_spooled(spooled)
+
+
+async def test_a_cancelled_spool_still_closes_its_stream(scratch: Path) -> None:
+    # kills: `anyio.CancelScope(shield=True)` around `aclose` -> shield=None / False (the
+    # cancellation would stop `aclose` at its first checkpoint)
+    reading = anyio.Event()
+
+    class Blocking:
+        closed = False
+
+        def __aiter__(self) -> AsyncIterator[bytes]:
+            return self
+
+        async def __anext__(self) -> bytes:
+            reading.set()
+            await anyio.Event().wait()  # never set: only a cancellation ends it
+            raise AssertionError("unreachable")
+
+        async def aclose(self) -> None:
+            await anyio.lowlevel.checkpoint()
+            Blocking.closed = True
+
+    spooled: list[str] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(prepare_uploads, [Upload(Blocking(), name="s")], spooled, NO_LIMITS)
+        await reading.wait()
+        tg.cancel_scope.cancel()
+    assert Blocking.closed
+    await remove_spooled(spooled)
+    assert _spooled_files(scratch) == []
 
 
 async def test_a_stream_stops_at_the_file_size_limit() -> None:
