@@ -359,6 +359,15 @@ async def test_max_files_names_the_first_file_too_many() -> None:
     assert (caught.value.limit, caught.value.file) == ("max_files", "c")
 
 
+async def test_max_files_labels_an_unnamed_upload_by_its_position() -> None:
+    # kills: `_label(files[limits.max_files], limits.max_files)` -> index None
+    files = [Upload(b"1", name="a"), Upload(b"2")]
+    with pytest.raises(LimitExceededError) as caught:
+        await prepare_uploads(files, [], UploadLimits(max_files=1))
+    assert caught.value.file == "file #2"
+    assert caught.value.message.endswith("(the first one too many: 'file #2')")
+
+
 async def test_names_must_be_unique_as_they_go_on_the_wire() -> None:
     # kills: _check_limits' `escape_filename(part.name)` (names that differ only before
     # escaping), `wire_name in seen`, `seen.add`, the message, limit= and file=
@@ -397,6 +406,16 @@ async def test_max_file_size_is_a_limit_reached_not_passed() -> None:
     assert (caught.value.limit, caught.value.file) == ("max_file_size", "b")
 
 
+async def test_a_file_after_a_stream_is_checked_before_the_stream_is_read() -> None:
+    # kills: _check_limits' `continue` past a stream -> `break` (the files after it unchecked)
+    stream = _Stream(b"1")
+    limits = UploadLimits(max_file_size=4)
+    with pytest.raises(LimitExceededError) as caught:
+        await prepare_uploads([Upload(stream, name="s"), Upload(b"12345", name="b")], [], limits)
+    assert (caught.value.limit, caught.value.file) == ("max_file_size", "b")
+    assert stream.read == 0
+
+
 async def test_max_total_size_is_a_limit_reached_not_passed() -> None:
     # kills: `total += part.size` -> `=`, `total > max_total_size` -> `>=`, the message,
     # limit= and file=
@@ -432,6 +451,18 @@ async def test_a_stream_is_spooled_and_read_back(scratch: Path) -> None:
     await remove_spooled(spooled)
     assert _spooled_files(scratch) == []
     await remove_spooled(spooled)  # already gone: no error (missing_ok)
+
+
+async def test_remove_spooled_removes_even_when_cancelled(scratch: Path) -> None:
+    # kills: remove_spooled's `anyio.CancelScope(shield=True)` -> shield=None / False
+    spooled: list[str] = []
+    await prepare_uploads([Upload(_Stream(b"a"), name="s1")], spooled, NO_LIMITS)
+    await prepare_uploads([Upload(_Stream(b"b"), name="s2")], spooled, NO_LIMITS)
+    assert len(_spooled_files(scratch)) == 2
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await remove_spooled(spooled)
+    assert _spooled_files(scratch) == []
 
 
 async def test_a_stream_yielding_text_is_refused_and_closed() -> None:
