@@ -125,6 +125,19 @@ def test_the_probe_starts_at_the_first_chunk_that_holds_data() -> None:
     assert _read([b"", *_pieces(_raw_deflate(DATA), 50)], "deflate") == DATA
 
 
+def test_a_zlib_body_is_never_switched_to_raw_deflate_halfway() -> None:
+    # kills: `not self._started and data` -> `or` (every chunk would be tried as zlib and,
+    # on an error, read again as the start of a raw deflate body: a zlib body garbled in
+    # its second chunk would decode into a splice of two streams instead of failing)
+    stored = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
+    raw = stored.compress(b"\0" * 10) + stored.flush()
+    with pytest.raises(ContentEncodingError) as caught:
+        _read([zlib.compress(DATA)[:20], raw], "deflate")
+    assert caught.value.message == (
+        "undecodable deflate body: Error -3 while decompressing data: invalid distance too far back"
+    )
+
+
 def test_deflate_data_after_the_end_is_an_error() -> None:
     # kills: `if not self._gzip: raise ...` -> `if self._gzip`, and its message
     body = zlib.compress(DATA) + b"trailing"
