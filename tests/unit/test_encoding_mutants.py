@@ -265,6 +265,30 @@ def test_a_later_stage_decodes_what_an_earlier_stage_flushes() -> None:
     assert _read(_pieces(body, 100), ["gzip", "rev"]) == DATA
 
 
+class _ZstdLike:
+    """Like httpx's zstd decoder: any ``decode`` call, even of no bytes, means data was
+    seen, and ``flush`` then wants a whole frame."""
+
+    def __init__(self) -> None:
+        self._seen = False
+
+    def decode(self, data: bytes) -> bytes:
+        self._seen = True
+        return data
+
+    def flush(self) -> bytes:
+        if self._seen:
+            raise httpx.DecodingError("Zstandard data is incomplete")
+        return b""
+
+
+def test_an_empty_body_is_not_fed_to_a_stage_as_no_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # kills: _CheckedDecoder.flush's `... if data else stage.flush()` -> `if data or True`
+    # (an empty zstd body, accepted by httpx, would fail as incomplete)
+    monkeypatch.setitem(SUPPORTED_DECODERS, "zstd-like", _ZstdLike)  # type: ignore[arg-type]
+    assert _read([], "zstd-like") == b""
+
+
 @pytest.mark.usefixtures("reversing")
 def test_another_encodings_size_is_capped_too() -> None:
     # kills: _OtherStage._count's `>` -> `>=`, `limit is not None and` -> `or`, the message,
