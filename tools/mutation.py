@@ -154,11 +154,16 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_mft_mutants_transfer.py",
             "tests/unit/test_ecgrid_client.py",
             "tests/integration/test_send_session.py",
+            "tests/unit/test_uploads_mutants.py",
         ),
     ),
     "encoding": (
         "as2gw_async/_core/encoding.py",
-        ("tests/unit/test_content_encoding.py", "tests/unit/test_downloads.py"),
+        (
+            "tests/unit/test_content_encoding.py",
+            "tests/unit/test_downloads.py",
+            "tests/unit/test_encoding_mutants.py",
+        ),
     ),
     "core": (
         # every other _core module: bodies, client, credentials, polling, redaction, urls
@@ -170,6 +175,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_send_wait.py",
             "tests/unit/test_hot_path.py",
             "tests/unit/test_folders_malformed.py",
+            "tests/unit/test_core_mutants.py",
         ),
     ),
     # Its tests need a PostgreSQL server: run() starts one for the whole run (not one per

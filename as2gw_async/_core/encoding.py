@@ -44,27 +44,34 @@ class _ZlibStage:
         self._out = 0
 
     def decode(self, data: bytes) -> bytes:
-        if not self._started and data:
-            self._started = True
-            if not self._gzip:
-                try:  # a zlib header, else raw deflate (both are sent as "deflate")
-                    zlib.decompressobj(self._wbits).decompress(data[:2])
-                except zlib.error:
-                    self._wbits = -zlib.MAX_WBITS
-                    self._d = zlib.decompressobj(self._wbits)
-        pieces: list[bytes] = []
         try:
-            while data:
-                if self._d.eof:
-                    if not self._gzip:
-                        raise ContentEncodingError("deflate body has data after its end")
-                    self._d = zlib.decompressobj(self._wbits)  # the next gzip member
-                piece = self._d.decompress(data, _STEP)
-                self._count(piece)
-                pieces.append(piece)
-                data = self._d.unconsumed_tail or self._d.unused_data
+            if not self._started and data:
+                self._started = True
+                if not self._gzip:
+                    # zlib-wrapped, else raw deflate (both are sent as "deflate"): decided
+                    # on the whole first chunk, as httpx does (a raw body's first two bytes
+                    # may read as a zlib header)
+                    try:
+                        return self._inflate(data)
+                    except zlib.error:
+                        self._wbits = -zlib.MAX_WBITS
+                        self._d = zlib.decompressobj(self._wbits)
+                        self._out = 0
+            return self._inflate(data)
         except zlib.error as exc:
             raise ContentEncodingError(f"undecodable {self._encoding} body: {exc}") from None
+
+    def _inflate(self, data: bytes) -> bytes:
+        pieces: list[bytes] = []
+        while data:
+            if self._d.eof:
+                if not self._gzip:
+                    raise ContentEncodingError("deflate body has data after its end")
+                self._d = zlib.decompressobj(self._wbits)  # the next gzip member
+            piece = self._d.decompress(data, _STEP)
+            self._count(piece)
+            pieces.append(piece)
+            data = self._d.unconsumed_tail or self._d.unused_data
         return b"".join(pieces)
 
     def flush(self) -> bytes:
