@@ -1,6 +1,6 @@
 """Tests that kill surviving mutants of `as2gw_async/ecgrid/` (session, parcels,
-interchanges, models; see docs/mutation.md). The scanner, pages, envelope, mailbox and
-upload body are in `test_ecgrid_mutants_stream.py`.
+interchanges, models, mailbox; see docs/mutation.md). Login, refresh, logout, the upload
+body, the scanner, pages and envelope are in `test_ecgrid_mutants_wire.py`.
 
 Each test names the mutants it kills, so nobody deletes it as redundant. "Retried" below
 means: the call is idempotent, so a 503 is asked again (the `idempotent=True` argument

@@ -1,0 +1,202 @@
+"""Tests that kill surviving mutants of `as2gw_async/ecgrid/` (see docs/mutation.md): login,
+refresh and logout, the upload body, the scanner, pages and envelope. The endpoint calls are
+in `test_ecgrid_mutants.py`.
+
+Each test names the mutants it kills, so nobody deletes it as redundant.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from as2gw_async import ecgrid
+from as2gw_async.auth import Grant
+from as2gw_async.ecgrid._upload_body import CHUNK, UploadBody
+from as2gw_async.ecgrid.session import _grant
+from as2gw_async.errors import AuthenticationError, MalformedResponseError
+from as2gw_async.retries import RetryPolicy
+
+from ..virtual_time import run_in_virtual_time
+
+BASE = "https://rest.ecgrid.io"
+FAST = RetryPolicy(max_retries=1, initial_delay=0, max_delay=0, retry_statuses={429, 500, 503})
+BUSY = {"success": False, "data": None, "errorCode": "InternalError", "message": "busy"}
+PASSWORD = "pa55-word-SECRET"
+
+
+def ok(data: Any) -> httpx.Response:
+    return httpx.Response(200, json={"success": True, "data": data})
+
+
+@pytest.fixture
+def router() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        yield mock
+
+
+def login_session() -> ecgrid.Session:
+    return ecgrid.Session(login="me", password=PASSWORD, retry_policy=FAST)
+
+
+# -- login ---------------------------------------------------------------------------------
+
+
+async def test_login_is_retried_and_logged(
+    router: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kills: _login's ``idempotent=True`` set to None, False or dropped (a 503 to the login
+    is asked again), and its debug log (text None / dropped / ``XX...XX`` / case, the name
+    None or dropped)."""
+    login = router.post("/v2/auth/login").mock(
+        side_effect=[httpx.Response(503, json=BUSY), ok({"token": "jwt-1"})]
+    )
+    router.get("/v2/parcels/1").mock(return_value=ok({"parcelId": 1}))
+    router.post("/v2/auth/logout").mock(return_value=ok(True))
+    with caplog.at_level(logging.DEBUG, logger="as2gw_async"):
+        async with login_session() as s:
+            assert (await s.parcels.get(1)).parcel_id == 1
+    assert login.call_count == 2
+    assert "logged in to ECGrid as me" in [r.getMessage() for r in caplog.records]
+
+
+async def test_a_refused_login_keeps_its_error_code(router: respx.MockRouter) -> None:
+    """kills: _login's re-raised AuthenticationError with ``error_code`` None or dropped."""
+    router.post("/v2/auth/login").mock(
+        return_value=httpx.Response(
+            401,
+            json={"success": False, "data": None, "errorCode": "InvalidSession", "message": "no"},
+        )
+    )
+    async with login_session() as s:
+        with pytest.raises(AuthenticationError) as info:
+            await s.parcels.get(1)
+    assert info.value.error_code == "InvalidSession"
+    assert str(info.value) == "401: login failed for me: InvalidSession: no"
+
+
+# -- _grant --------------------------------------------------------------------------------
+
+
+def grant_of(data: Any) -> Grant:
+    request = httpx.Request("POST", BASE + "/v2/auth/login")
+    return _grant(httpx.Response(200, json={"success": True, "data": data}, request=request))
+
+
+def test_grant_reads_token_expiry_and_refresh_token() -> None:
+    """kills: _grant's refresh token read as None or under another key (None /
+    ``XXrefreshTokenXX`` / ``refreshtoken`` / ``REFRESHTOKEN``) or never used (``and
+    False``), ``or`` for ``and`` in its test (an empty one is not a refresh token), and the
+    expiry's ``is not None`` made always true or the ``inf`` fallback broken (None,
+    ``XXinfXX``)."""
+    assert grant_of({"token": "t", "expiresAt": "2099-01-01T00:00:00Z", "refreshToken": "r"}) == (
+        Grant("t", 4070908800.0, "r")
+    )
+    assert grant_of({"token": "t", "refreshToken": ""}) == Grant("t", math.inf, "t")
+    assert grant_of({"token": "t", "refreshToken": 5}) == Grant("t", math.inf, "t")
+
+
+@pytest.mark.parametrize("data", ["a-bare-string", {"token": ""}, {"token": 5}, None])
+def test_grant_without_a_token_is_malformed(data: Any) -> None:
+    """kills: _grant's ``isinstance(data, dict)`` made always true (a string has no
+    ``get``), ``and`` for ``or`` in the token test (an empty token accepted), and the
+    ``malformed`` call's arguments (None, dropped, ``XX...XX``, upper case)."""
+    with pytest.raises(MalformedResponseError) as info:
+        grant_of(data)
+    assert str(info.value) == "POST /v2/auth/login: the answer holds no token"
+    assert info.value.endpoint == "POST /v2/auth/login"
+    assert info.value.response.status_code == 200
+
+
+# -- logout --------------------------------------------------------------------------------
+
+
+async def test_a_failed_logout_is_logged_scrubbed_and_not_repeated(
+    router: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kills: _logout's ``idempotent=False`` made True (a 503 asked again), and its info
+    log (text None / dropped / ``XX...XX`` / case, the message None, dropped, ``str(None)``,
+    ``scrub(None)``)."""
+    router.post("/v2/auth/login").mock(return_value=ok({"token": "jwt-1"}))
+    router.get("/v2/parcels/1").mock(return_value=ok({"parcelId": 1}))
+    logout = router.post("/v2/auth/logout").mock(
+        return_value=httpx.Response(503, json={**BUSY, "message": f"busy for {PASSWORD}"})
+    )
+    with caplog.at_level(logging.INFO, logger="as2gw_async"):
+        async with login_session() as s:
+            await s.parcels.get(1)
+    assert logout.call_count == 1
+    logged = [r.getMessage() for r in caplog.records if "logout" in r.getMessage()]
+    assert logged == ["ECGrid logout failed: 503: InternalError: busy for ***"]
+
+
+def test_logout_gives_up_after_ten_seconds() -> None:
+    """kills: _logout's ``deadline=10.0`` set to None (the default 300 s, paced), dropped,
+    or 11.0: a logout that never answers holds ``aclose`` exactly 10 s (virtual time)."""
+
+    async def main() -> float:
+        async def never(request: httpx.Request) -> httpx.Response:
+            await anyio.Event().wait()
+            raise AssertionError("not reached")
+
+        with respx.mock(base_url=BASE, assert_all_called=False) as router:
+            router.post("/v2/auth/login").mock(return_value=ok({"token": "jwt-1"}))
+            router.get("/v2/parcels/1").mock(return_value=ok({"parcelId": 1}))
+            router.post("/v2/auth/logout").mock(side_effect=never)
+            async with login_session() as s:
+                await s.parcels.get(1)
+                started = anyio.current_time()
+            return anyio.current_time() - started
+
+    assert run_in_virtual_time(main) == pytest.approx(10.0)
+
+
+async def test_logout_does_not_refresh_a_token_due(router: respx.MockRouter) -> None:
+    """kills: _logout's ``authenticate=False`` made True (the logout would go through the
+    token manager, which refreshes a token due first, and logs out the new one)."""
+    router.post("/v2/auth/login").mock(return_value=ok({"token": "jwt-1"}))
+    refresh = router.post("/v2/auth/refresh").mock(return_value=ok({"token": "jwt-2"}))
+    router.get("/v2/parcels/1").mock(return_value=ok({"parcelId": 1}))
+    logout = router.post("/v2/auth/logout").mock(return_value=ok(True))
+    now = [1_000_000.0]
+    async with login_session() as s:
+        s._tokens._clock = lambda: now[0]
+        await s.parcels.get(1)
+        now[0] += 10 * 24 * 3600.0  # the token is due for refresh (no expiresAt: 60 s)
+    assert refresh.call_count == 0
+    assert logout.calls.last.request.headers["Authorization"] == "Bearer jwt-1"
+
+
+# -- the upload body -----------------------------------------------------------------------
+
+
+async def test_upload_body_is_compact_json_in_chunks(tmp_path: Path) -> None:
+    """kills: UploadBody's ``separators=(",", ":")`` set to None or dropped (the prefix
+    grows by spaces), and ``f.read(CHUNK)`` made ``f.read(None)`` (the whole file read and
+    encoded at once: memory no longer flat)."""
+    path = tmp_path / "f"
+    path.write_bytes(b"\x00" * (2 * CHUNK + 1))
+    body = UploadBody(path, {"fileName": "f", "ecGridIdTo": 2})
+    pieces = [p async for p in body()]
+    assert pieces[0] == b'{"fileName":"f","ecGridIdTo":2,"bytes":%d,"content":"' % (2 * CHUNK + 1)
+    assert [len(p) for p in pieces[1:-1]] == [4 * CHUNK // 3, 4 * CHUNK // 3, 4]
+    assert pieces[-1] == b'"}'
+
+
+async def test_upload_body_of_a_file_that_grew(tmp_path: Path) -> None:
+    """kills: _stream's size-change OSError with its text set to None."""
+    path = tmp_path / "f"
+    path.write_bytes(b"abc")
+    body = UploadBody(path, {"fileName": "f"})
+    path.write_bytes(b"abcd")
+    with pytest.raises(OSError, match="changed size") as info:
+        _ = [p async for p in body()]
+    assert str(info.value) == f"{path} changed size while it was uploaded (4 != 3)"
