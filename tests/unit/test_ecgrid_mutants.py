@@ -342,13 +342,14 @@ async def test_parcel_lists_send_every_filter(s: ecgrid.Session, router: respx.M
         assert sent(route) == expected
 
 
-@pytest.mark.parametrize("box", ["inbox", "outbox"])
+@pytest.mark.parametrize("box", ["inbox", "outbox", "pending"])
 async def test_parcel_list_prefetch_is_passed_on(
     s: ecgrid.Session, router: respx.MockRouter, box: str
 ) -> None:
-    """kills: Parcels.inbox's, outbox's and _box's ``prefetch`` set to None (16 pages
-    ahead): with ``prefetch=0`` two records of a 5-page listing cost two requests."""
-    route = router.post(f"/v2/parcels/{box}-list").mock(side_effect=_parcel_rows)
+    """kills: Parcels.pending's, inbox's, outbox's and _box's ``prefetch`` set to None (16
+    pages ahead): with ``prefetch=0`` two records of a 5-page listing cost two requests."""
+    path = "pending-inbox" if box == "pending" else box
+    route = router.post(f"/v2/parcels/{path}-list").mock(side_effect=_parcel_rows)
     listing = getattr(s.parcels, box)(page_length=1, prefetch=0)
     assert [(await listing.__anext__()).parcel_id, (await listing.__anext__()).parcel_id] == [
         1,

@@ -20,6 +20,8 @@ import respx
 
 from as2gw_async import ecgrid
 from as2gw_async.auth import Grant
+from as2gw_async.ecgrid._pages import RawPage, page_of
+from as2gw_async.ecgrid._scanner import ContentScanner, ScanError
 from as2gw_async.ecgrid._upload_body import CHUNK, UploadBody
 from as2gw_async.ecgrid.session import _grant
 from as2gw_async.errors import AuthenticationError, MalformedResponseError
@@ -200,3 +202,48 @@ async def test_upload_body_of_a_file_that_grew(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="changed size") as info:
         _ = [p async for p in body()]
     assert str(info.value) == f"{path} changed size while it was uploaded (4 != 3)"
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("total", "read"), [(0, 0), (7, 7), (-1, None), ("5", None), (True, None), (2.0, None)]
+)
+def test_page_totals(total: Any, read: int | None) -> None:
+    """kills: _total's test made always true (a string, a bool, a negative total kept) and
+    ``> 0`` / ``>= 1`` for ``>= 0`` (an empty listing's total of 0 lost); page_of's total
+    of a null ``data`` set to None, dropped, or read under another key (None,
+    ``XXtotalRecordsXX``, ``totalrecords``, ``TOTALRECORDS``)."""
+    assert page_of({"data": [], "totalRecords": total}).total == read
+    assert page_of({"data": None, "totalRecords": total}) == RawPage((), read)
+
+
+def test_page_of_takes_the_named_array_among_several() -> None:
+    """kills: page_of's ``items = data.get(items_key)`` set to None, forced to None
+    (``and False``) or read under None: with two arrays only the name tells the records."""
+    rows = [{"parcelId": 1}]
+    page = page_of({"data": {"parcels": rows, "links": [{"rel": "next"}]}}, "parcels")
+    assert list(page.items) == rows
+
+
+# -- scanner -------------------------------------------------------------------------------
+
+
+def test_a_skeleton_that_is_not_json_is_named() -> None:
+    """kills: finish's ScanError for an unreadable envelope with its text set to None."""
+    scanner = ContentScanner()
+    assert scanner.feed(b'{"success":tru,"data":{"content":"eA=="}}') == b"x"
+    with pytest.raises(ScanError, match="not valid JSON") as info:
+        scanner.finish()
+    assert str(info.value).startswith("the envelope is not valid JSON: ")
+    assert not info.value.incomplete
+
+
+def test_a_scan_error_is_complete_unless_said() -> None:
+    """kills: ScanError's ``incomplete`` default False made True (a broken body would be
+    fetched again as if cut short)."""
+    assert not ScanError("x").incomplete
+    with pytest.raises(ScanError) as info:
+        ContentScanner().feed(b'{"data":{"content":"a!b="}}')
+    assert not info.value.incomplete
