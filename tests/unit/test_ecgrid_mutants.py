@@ -31,6 +31,7 @@ from as2gw_async.ecgrid.models import (
     manifest_entry_from,
 )
 from as2gw_async.errors import (
+    InconsistentListingError,
     IntegrityError,
     InternalServerError,
     MalformedResponseError,
@@ -809,3 +810,57 @@ async def test_mailbox_acknowledge_keeps_the_order_given(
     box = s.mailbox()
     assert await box.acknowledge(["9", "10"]) == ["9", "10"]
     assert box.usage() == MailboxUsage(requests=3, retries=1)
+
+
+async def test_parcel_lists_read_the_parcels_array(
+    s: ecgrid.Session, router: respx.MockRouter
+) -> None:
+    """kills: Parcels._iterate's ``items_key`` None, ``XXparcelsXX`` or ``PARCELS``, and
+    iterate_list's ``page_of(envelope, items_key)`` with None or without it (the answer
+    holds two arrays)."""
+    router.post("/v2/parcels/inbox-list").mock(
+        return_value=ok({"parcels": [{"parcelId": 3}], "links": [{"rel": "self"}]})
+    )
+    assert [p.parcel_id async for p in s.parcels.inbox()] == [3]
+
+
+async def test_list_page_lengths_at_the_limits(s: ecgrid.Session, router: respx.MockRouter) -> None:
+    """kills: iterate_list's ``1 <= page_length`` made ``2 <=`` or ``1 <``, and
+    ``<= MAX_PAGE_LENGTH`` made ``<``."""
+    route = router.post("/v2/parcels/inbox-list").mock(return_value=ok([]))
+    assert [p async for p in s.parcels.inbox(page_length=1)] == []
+    assert [p async for p in s.parcels.inbox(page_length=500)] == []
+    assert sent(route)["recordsPerPage"] == 500
+    with pytest.raises(ValueError, match=r"page_length must be 1\.\.500, not 0"):
+        s.parcels.inbox(page_length=0)
+
+
+async def test_a_total_ends_the_listing_and_lets_pages_be_fetched_ahead(
+    s: ecgrid.Session, router: respx.MockRouter
+) -> None:
+    """kills: iterate_list's page total set to None or dropped (a full last page would be
+    followed by one more request), and iterate_pages' ``ahead`` forced to 0 (``and
+    False``): with a total, two records read have fetched all 4 pages ahead."""
+    route = router.post("/v2/parcels/inbox-list").mock(
+        side_effect=lambda request: ok(
+            [{"parcelId": json.loads(request.content)["pageNo"]}], totalRecords=4
+        )
+    )
+    listing = s.parcels.inbox(page_length=1)
+    assert [(await listing.__anext__()).parcel_id for _ in range(2)] == [1, 2]
+    assert route.call_count == 4
+    assert [p.parcel_id async for p in listing] == [3, 4]
+    assert route.call_count == 4
+    assert sorted(sent(route, i)["pageNo"] for i in range(4)) == [1, 2, 3, 4]
+
+
+async def test_a_listing_that_does_not_add_up_names_the_endpoint(
+    s: ecgrid.Session, router: respx.MockRouter
+) -> None:
+    """kills: iterate_list's ``endpoint=f"POST {path}"`` and iterate_pages' ``endpoint``
+    set to None."""
+    router.post("/v2/parcels/outbox-list").mock(return_value=ok([{"parcelId": 1}], totalRecords=9))
+    with pytest.raises(InconsistentListingError) as info:
+        [p async for p in s.parcels.outbox(page_length=1, prefetch=0)]
+    assert info.value.endpoint == "POST /v2/parcels/outbox-list"
+    assert str(info.value).startswith("POST /v2/parcels/outbox-list: ")

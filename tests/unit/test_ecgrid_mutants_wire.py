@@ -247,3 +247,77 @@ def test_a_scan_error_is_complete_unless_said() -> None:
     with pytest.raises(ScanError) as info:
         ContentScanner().feed(b'{"data":{"content":"a!b="}}')
     assert not info.value.incomplete
+
+
+def test_page_of_messages() -> None:
+    """kills: page_of's two ValueError texts set to None, ``XX...XX`` or upper case."""
+    with pytest.raises(ValueError, match="single array") as info:
+        page_of({"data": {"a": [], "b": []}})
+    assert str(info.value) == "a list answer whose data holds no single array of records"
+    with pytest.raises(ValueError, match="JSON objects") as info:
+        page_of({"data": [1]})
+    assert str(info.value) == "a list answer whose records are not JSON objects"
+
+
+def test_page_of_takes_the_total_beside_an_object_data() -> None:
+    """kills: page_of's fallback to the envelope's ``totalRecords`` (shape 2 without its own
+    total) set to None or read under another key."""
+    page = page_of({"data": {"parcels": [{"parcelId": 1}]}, "totalRecords": 4}, "parcels")
+    assert page.total == 4
+
+
+# -- scanner: base64 ------------------------------------------------------------------------
+
+
+def scan(*chunks: bytes) -> bytes:
+    scanner = ContentScanner()
+    out = b"".join(scanner.feed(c) for c in chunks)
+    scanner.finish()
+    return out
+
+
+def test_nothing_may_follow_padding_in_a_later_chunk() -> None:
+    """kills: _a2b's ``self._padded or ...`` made ``and``, ``find(b"XX=XX")`` (padding never
+    seen), ``_padded`` set to None or False, and the message set to None / ``XX...XX`` /
+    upper case."""
+    with pytest.raises(ScanError) as info:
+        scan(b'{"success":true,"data":{"content":"aGk=', b'aGk="}}')
+    assert str(info.value) == "data.content is not valid base64"
+
+
+@pytest.mark.parametrize("content", [b"QU=D", b"Q=A="])
+def test_padding_inside_is_named(content: bytes) -> None:
+    """kills: _a2b's ``find`` made ``rfind`` (``Q=A=``), ``or`` made ``and`` (``QU=D``), and
+    the "padding inside" message set to None, ``XX...XX`` or upper case."""
+    with pytest.raises(ScanError) as info:
+        scan(b'{"success":true,"data":{"content":"' + content + b'"}}')
+    assert str(info.value) == "data.content is not valid base64 (padding inside)"
+
+
+def test_non_base64_characters_are_refused_strictly() -> None:
+    """kills: a2b_base64's ``strict_mode=True`` dropped or False (``!!!!`` would be skipped
+    and ``QUJD`` decoded), the alphabet test's ``not _STRICT`` made ``_STRICT`` or its
+    ``and`` made ``or`` (the message without binascii's reason), and that message set to
+    None."""
+    with pytest.raises(ScanError) as info:
+        scan(b'{"success":true,"data":{"content":"QUJD!!!!"}}')
+    assert str(info.value).startswith("data.content is not valid base64: ")
+
+
+def test_a_stray_character_is_named() -> None:
+    """kills: _end_content's "a stray character" message set to None, ``XX...XX`` or upper
+    case."""
+    with pytest.raises(ScanError) as info:
+        scan(b'{"success":true,"data":{"content":"QUJDQ"}}')
+    assert str(info.value) == "data.content is not valid base64 (a stray character)"
+
+
+def test_the_skeleton_may_be_exactly_its_maximum() -> None:
+    """kills: _keep's ``>`` made ``>=``."""
+    body = b'{"success":true,"data":{"content":"eA=="}}'
+    skeleton = len(b'{"success":true,"data":{"content":null}}')
+    scanner = ContentScanner(max_skeleton=skeleton)
+    assert scanner.feed(body) == b"x"
+    assert scanner.finish() == {"success": True, "data": {"content": None}}
+    with pytest.raises(ScanError, match="more than 39 bytes"):
+        ContentScanner(max_skeleton=skeleton - 1).feed(body)
