@@ -162,9 +162,11 @@ def test_logout_gives_up_after_ten_seconds() -> None:
 
 
 async def test_logout_does_not_refresh_a_token_due(router: respx.MockRouter) -> None:
-    """kills: _logout's ``authenticate=False`` made True (the logout would go through the
-    token manager, which refreshes a token due first, and logs out the new one)."""
-    router.post("/v2/auth/login").mock(return_value=ok({"token": "jwt-1"}))
+    """kills: _logout's ``authenticate=False`` made True or dropped (the logout would go
+    through the token manager, which refreshes a token due first, and logs out the new
+    one)."""
+    expires = "1970-01-13T00:00:00Z"  # 1,036,800 s: refreshed from 300 s before
+    router.post("/v2/auth/login").mock(return_value=ok({"token": "jwt-1", "expiresAt": expires}))
     refresh = router.post("/v2/auth/refresh").mock(return_value=ok({"token": "jwt-2"}))
     router.get("/v2/parcels/1").mock(return_value=ok({"parcelId": 1}))
     logout = router.post("/v2/auth/logout").mock(return_value=ok(True))
@@ -172,7 +174,7 @@ async def test_logout_does_not_refresh_a_token_due(router: respx.MockRouter) -> 
     async with login_session() as s:
         s._tokens._clock = lambda: now[0]
         await s.parcels.get(1)
-        now[0] += 10 * 24 * 3600.0  # the token is due for refresh (no expiresAt: 60 s)
+        now[0] = 1_036_600.0  # due for refresh, not yet expired
     assert refresh.call_count == 0
     assert logout.calls.last.request.headers["Authorization"] == "Bearer jwt-1"
 
