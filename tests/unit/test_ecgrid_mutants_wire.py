@@ -323,3 +323,41 @@ def test_the_skeleton_may_be_exactly_its_maximum() -> None:
     assert scanner.finish() == {"success": True, "data": {"content": None}}
     with pytest.raises(ScanError, match="more than 39 bytes"):
         ContentScanner(max_skeleton=skeleton - 1).feed(body)
+
+
+# -- scanner: structure --------------------------------------------------------------------
+
+
+def test_an_empty_first_string_is_read() -> None:
+    """kills: ``_escaped = True`` at the start (the empty key's closing quote would be taken
+    as escaped, and data.content never found)."""
+    assert scan(b'{"":0,"data":{"content":"eA=="}}') == b"x"
+
+
+def test_a_null_content_then_more_keys() -> None:
+    """kills: the ``else`` branch (literals, numbers, commas) leaving ``_awaiting_value``
+    True: after ``"content":null,`` the next key would be taken for the content."""
+    scanner = ContentScanner()
+    assert scanner.feed(b'{"success":true,"data":{"content":null,"fileName":"QUJD"}}') == b""
+    assert scanner.finish() == {"success": True, "data": {"content": None, "fileName": "QUJD"}}
+    assert not scanner.content_seen
+
+
+def test_a_colon_outside_any_object_is_not_a_crash() -> None:
+    """kills: ``self._stack and ...`` made ``or`` before ``self._stack[-1]`` (an IndexError
+    on a colon outside any object, instead of the body refused as JSON)."""
+    scanner = ContentScanner()
+    assert scanner.feed(b'"a":1') == b""
+    with pytest.raises(ScanError, match="ended before"):
+        scanner.finish()
+
+
+def test_structure_messages() -> None:
+    """kills: the "data after the end" and "unbalanced JSON" messages set to None,
+    ``XX...XX`` or changed in case."""
+    with pytest.raises(ScanError) as info:
+        ContentScanner().feed(b'{"data":{}} 1')
+    assert str(info.value) == "data after the end of the JSON envelope"
+    with pytest.raises(ScanError) as info:
+        ContentScanner().feed(b"]")
+    assert str(info.value) == "unbalanced JSON"
