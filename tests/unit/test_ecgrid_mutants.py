@@ -29,6 +29,7 @@ from as2gw_async.ecgrid.models import (
     Parcel,
     interchange_from,
     manifest_entry_from,
+    parcel_from,
 )
 from as2gw_async.errors import (
     InconsistentListingError,
@@ -77,6 +78,47 @@ async def s(router: respx.MockRouter) -> AsyncIterator[ecgrid.Session]:
 
 
 # -- models ------------------------------------------------------------------------------
+
+
+def test_parcel_reads_every_field() -> None:
+    """kills: parcel_from's file_name / mailbox_id / network_id / ecgrid_id_to / modified
+    each set to None, dropped, or read under another key (None, ``XXfileNameXX``,
+    ``filename``, ``FILENAME``...)."""
+    raw = {
+        "parcelId": 1,
+        "fileName": "a.edi",
+        "bytes": 2,
+        "status": "InBoxReady",
+        "mailboxId": "3",
+        "networkId": 4,
+        "ecGridIdFrom": 5,
+        "ecGridIdTo": 6,
+        "created": "2026-05-07T08:00:00Z",
+        "modified": "2026-05-08T08:00:00+00:00",
+    }
+    assert parcel_from(raw) == Parcel(
+        parcel_id=1,
+        file_name="a.edi",
+        size=2,
+        status=ecgrid.ParcelStatus.IN_BOX_READY,
+        mailbox_id=3,
+        network_id=4,
+        ecgrid_id_from=5,
+        ecgrid_id_to=6,
+        created=dt.datetime(2026, 5, 7, 8, tzinfo=dt.timezone.utc),
+        modified=dt.datetime(2026, 5, 8, 8, tzinfo=dt.timezone.utc),
+    )
+
+
+def test_parcel_errors_name_what_is_wrong() -> None:
+    """kills: parcel_from's two ValueError texts set to None, ``type(None)`` for
+    ``type(raw)``, and the id read back under another key in the message."""
+    with pytest.raises(ValueError, match="not a JSON object") as info:
+        parcel_from("x")
+    assert str(info.value) == "a parcel that is not a JSON object: str"
+    with pytest.raises(ValueError, match="numeric parcelId") as info:
+        parcel_from({"parcelId": "p-1"})
+    assert str(info.value) == "a parcel without a numeric parcelId: 'p-1'"
 
 
 def test_interchange_reads_every_field_and_keeps_the_rest() -> None:

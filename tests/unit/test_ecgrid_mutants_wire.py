@@ -336,11 +336,12 @@ def test_an_empty_first_string_is_read() -> None:
 
 def test_a_null_content_then_more_keys() -> None:
     """kills: the ``else`` branch (literals, numbers, commas) leaving ``_awaiting_value``
-    True: after ``"content":null,`` the next key would be taken for the content."""
+    True: after ``"content":null,`` the next key would be taken for the content; and
+    ``_content_seen = None`` at the start (`content_seen` is a bool)."""
     scanner = ContentScanner()
     assert scanner.feed(b'{"success":true,"data":{"content":null,"fileName":"QUJD"}}') == b""
     assert scanner.finish() == {"success": True, "data": {"content": None, "fileName": "QUJD"}}
-    assert not scanner.content_seen
+    assert scanner.content_seen is False
 
 
 def test_a_colon_outside_any_object_is_not_a_crash() -> None:
