@@ -906,3 +906,29 @@ async def test_a_listing_that_does_not_add_up_names_the_endpoint(
         [p async for p in s.parcels.outbox(page_length=1, prefetch=0)]
     assert info.value.endpoint == "POST /v2/parcels/outbox-list"
     assert str(info.value).startswith("POST /v2/parcels/outbox-list: ")
+
+
+def test_parcel_times_and_absent_fields() -> None:
+    """kills: parse_datetime's ``or`` made ``and`` (a number would be ``.replace``d), its
+    aware-time test forced false (an offset replaced by UTC instead of converted), and
+    _str's None test forced false (an absent field read as ``"None"``)."""
+    assert parcel_from({"parcelId": 1}) == Parcel(parcel_id=1)
+    odd = parcel_from({"parcelId": 1, "created": 5, "modified": "2026-05-07T10:00:00+02:00"})
+    assert odd.created is None
+    assert odd.modified == dt.datetime(2026, 5, 7, 8, tzinfo=dt.timezone.utc)
+    assert odd.modified.utcoffset() == dt.timedelta(hours=2)
+
+
+@pytest.mark.parametrize("body", [[1], {"success": "yes", "data": 1}])
+async def test_an_answer_without_the_envelope_is_named(
+    s: ecgrid.Session, router: respx.MockRouter, body: Any
+) -> None:
+    """kills: envelope_of's ``or`` made ``and`` (a list has no ``get``; ``success: "yes"``
+    would pass), and its ``malformed`` arguments (None, dropped, ``XX...XX``, case)."""
+    router.post("/v2/mailboxes/list").mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(MalformedResponseError) as info:
+        await s.call("POST", "/v2/mailboxes/list")
+    assert str(info.value) == (
+        "POST /v2/mailboxes/list: answered without the ECGrid envelope (no success: true)"
+    )
+    assert info.value.response.status_code == 200
