@@ -23,8 +23,15 @@ from as2gw_async.auth import Grant
 from as2gw_async.ecgrid._pages import RawPage, page_of
 from as2gw_async.ecgrid._scanner import ContentScanner, ScanError
 from as2gw_async.ecgrid._upload_body import CHUNK, UploadBody
+from as2gw_async.ecgrid.envelope import error_for
 from as2gw_async.ecgrid.session import _grant
-from as2gw_async.errors import AuthenticationError, MalformedResponseError
+from as2gw_async.errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    MalformedResponseError,
+)
 from as2gw_async.retries import RetryPolicy
 
 from ..virtual_time import run_in_virtual_time
@@ -362,3 +369,81 @@ def test_structure_messages() -> None:
     with pytest.raises(ScanError) as info:
         ContentScanner().feed(b"]")
     assert str(info.value) == "unbalanced JSON"
+
+
+# -- envelope ------------------------------------------------------------------------------
+
+
+def answer(status: int, body: Any) -> httpx.Response:
+    request = httpx.Request("POST", BASE + "/v2/parcels/confirm")
+    return httpx.Response(status, json=body, request=request)
+
+
+def error_of(status: int, body: Any) -> Any:
+    response = answer(status, body)
+    return error_for(response, response.content)
+
+
+def failure(**fields: Any) -> dict[str, Any]:
+    return {"success": False, "data": None, **fields}
+
+
+def test_the_error_text_is_the_code_then_the_message() -> None:
+    """kills: error_from_envelope's code prefix never added (``and False``), always added
+    (``or True``: "ObjectNotFound: ObjectNotFound") or inverted; the message test forced
+    true (a missing message read as None) or made ``or`` (an empty message kept)."""
+    assert error_of(404, failure(errorCode="ObjectNotFound", message="no parcel")).message == (
+        "ObjectNotFound: no parcel"
+    )
+    assert error_of(404, failure(errorCode="ObjectNotFound")).message == "ObjectNotFound"
+    assert error_of(404, failure(errorCode="ObjectNotFound", message="")).message == (
+        "ObjectNotFound"
+    )
+    already = failure(errorCode="ObjectNotFound", message="ObjectNotFound: gone")
+    assert error_of(404, already).message == "ObjectNotFound: gone"
+
+
+def test_an_error_without_code_or_message() -> None:
+    """kills: the fallback ``code or "request failed"`` made ``and`` (None), ``XX...XX`` or
+    upper case."""
+    error = error_of(200, failure())
+    assert type(error) is APIStatusError
+    assert error.message == "request failed"
+    assert error.error_code is None
+
+
+@pytest.mark.parametrize("code", ["", 5])
+def test_an_error_code_that_is_not_a_name_is_none(code: Any) -> None:
+    """kills: error_from_envelope's code test forced true (``or True``: 5 kept, then
+    ``text.startswith(5)`` fails) or made ``or`` (an empty code kept); and, for an error
+    status without ``success: false``, the same test made ``or``."""
+    error = error_of(400, failure(errorCode=code, message="bad"))
+    assert type(error) is BadRequestError
+    assert (error.error_code, error.message) == (None, "bad")
+    error = error_of(500, {"errorCode": code})
+    assert type(error) is InternalServerError
+    assert error.error_code is None
+
+
+def test_an_error_status_keeps_the_code_of_a_body_without_success() -> None:
+    """kills: error_from_envelope's ``code = envelope.get("errorCode")`` for an error status
+    without ``success: false`` set to None or read under another key, and
+    ``error.error_code = None``."""
+    error = error_of(503, {"errorCode": "Busy", "message": "later"})
+    assert type(error) is InternalServerError
+    assert error.error_code == "Busy"
+
+
+def test_the_vendor_retry_policy() -> None:
+    """kills: retry_policy's default ``max_retries=3`` made 4 (the vendor: at most 3)."""
+    assert ecgrid.RETRY_POLICY.max_retries == 3
+    assert ecgrid.RETRY_POLICY.retry_statuses == frozenset({429, 500, 503})
+
+
+def test_an_api_key_with_a_login_alone_is_refused() -> None:
+    """kills: Session.__init__'s ``login is not None or password is not None`` made
+    ``and`` (a key with a login but no password accepted)."""
+    with pytest.raises(ValueError, match="not both"):
+        ecgrid.Session(api_key="k", login="me")
+    with pytest.raises(ValueError, match="not both"):
+        ecgrid.Session(api_key="k", password="pw")
