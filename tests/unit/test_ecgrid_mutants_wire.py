@@ -447,3 +447,21 @@ def test_an_api_key_with_a_login_alone_is_refused() -> None:
         ecgrid.Session(api_key="k", login="me")
     with pytest.raises(ValueError, match="not both"):
         ecgrid.Session(api_key="k", password="pw")
+
+
+def test_session_argument_messages_and_default_retries() -> None:
+    """kills: Session.__init__'s three ValueError texts (None, ``XX...XX``, case) and the
+    default ``max_retries`` 3 made 4."""
+    cases = [
+        ({}, "give api_key, or login and password"),
+        (
+            {"api_key": "k", "login": "a", "password": "b"},
+            "give either api_key or login and password, not both",
+        ),
+        ({"api_key": ""}, "api_key is empty"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match="api_key") as info:
+            ecgrid.Session(**kwargs)  # type: ignore[arg-type]
+        assert str(info.value) == message
+    assert ecgrid.Session(api_key="k").retry_policy.max_retries == 3
