@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from as2gw_async.ecgrid.models import (
     Interchange,
     ManifestEntry,
     Parcel,
+    format_datetime,
     interchange_from,
     manifest_entry_from,
     parcel_from,
@@ -932,3 +934,22 @@ async def test_an_answer_without_the_envelope_is_named(
         "POST /v2/mailboxes/list: answered without the ECGrid envelope (no success: true)"
     )
     assert info.value.response.status_code == 200
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is not UTC (restored afterwards)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("new_york")
+def test_date_filters_are_utc_whatever_the_local_zone() -> None:
+    """kills: format_datetime's naive time given ``tzinfo=None`` (read as local time) and
+    ``astimezone(None)`` (converted to local time) instead of UTC."""
+    assert format_datetime(dt.datetime(2026, 5, 7, 8, 0)) == "2026-05-07T08:00:00Z"
+    paris = dt.timezone(dt.timedelta(hours=2))
+    assert format_datetime(dt.datetime(2026, 5, 7, 10, 0, tzinfo=paris)) == "2026-05-07T08:00:00Z"
