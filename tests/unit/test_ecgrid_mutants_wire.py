@@ -7,6 +7,7 @@ Each test names the mutants it kills, so nobody deletes it as redundant.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Iterator
@@ -23,12 +24,13 @@ from as2gw_async.auth import Grant
 from as2gw_async.ecgrid._pages import RawPage, page_of
 from as2gw_async.ecgrid._scanner import ContentScanner, ScanError
 from as2gw_async.ecgrid._upload_body import CHUNK, UploadBody
-from as2gw_async.ecgrid.envelope import error_for
+from as2gw_async.ecgrid.envelope import error_for, retry_policy
 from as2gw_async.ecgrid.session import _grant
 from as2gw_async.errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    IntegrityError,
     InternalServerError,
     MalformedResponseError,
 )
@@ -465,3 +467,88 @@ def test_session_argument_messages_and_default_retries() -> None:
             ecgrid.Session(**kwargs)  # type: ignore[arg-type]
         assert str(info.value) == message
     assert ecgrid.Session(api_key="k").retry_policy.max_retries == 3
+
+
+def test_the_vendor_retry_policy_function() -> None:
+    """kills: retry_policy's default ``max_retries=3`` made 4 (`RETRY_POLICY` is built at
+    import, before a mutant is switched on: the function is called here)."""
+    assert retry_policy().max_retries == 3
+
+
+# -- scanner: escapes ----------------------------------------------------------------------
+
+
+def content(text: bytes) -> bytes:
+    return b'{"success":true,"data":{"content":"' + text + b'"}}'
+
+
+@pytest.mark.parametrize("escape", [b"\\u000A", b"\\u000D", b"\\u0009", b"\\u0020"])
+def test_escaped_white_space_is_skipped(escape: bytes) -> None:
+    """kills: each of the skipped codes (0x0A, 0x0D, 0x09, 0x20) replaced (11, 14, 10, 33):
+    the white space would be decoded as base64."""
+    assert scan(content(b"QUJD" + escape + b"QUJD")) == b"ABCABC"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"\\u0080AAA", "a non-base64 character in data.content"),
+        (b"\\u1041AAA", "a non-base64 character in data.content"),
+        (b"\\uZ041AAA", "a broken \\u escape in data.content"),
+        (b"QUJD\\x", "a non-base64 escape in data.content: b'\\\\x'"),
+    ],
+)
+def test_escape_errors_are_named(text: bytes, message: str) -> None:
+    """kills: ``code < 0x80`` made ``<=`` or ``< 129`` (``\\u0080``), ``int(escape[3:])``
+    for ``escape[2:]`` (``\\u1041`` would read as ``A``, ``\\uZ041`` would not be broken),
+    and the three messages set to None, ``XX...XX`` or upper case."""
+    with pytest.raises(ScanError) as info:
+        scan(content(text))
+    assert str(info.value) == message
+
+
+# -- download: sizes, names, empty files ---------------------------------------------------
+
+
+async def download_of(tmp_path: Path, data: dict[str, Any], **options: Any) -> Any:
+    body = json.dumps({"success": True, "data": data}).encode()
+    with respx.mock(base_url=BASE) as router:
+        router.post("/v2/parcels/download").mock(return_value=httpx.Response(200, content=body))
+        async with ecgrid.Session(api_key="k", retry_policy=FAST) as s:
+            return await s.parcels.download(5, tmp_path, **options)
+
+
+async def test_a_size_under_the_guide_spelling_is_checked(tmp_path: Path) -> None:
+    """kills: download's ``data_field.get("size")`` fallback set to None, dropped, or read
+    under None / ``XXsizeXX`` / ``SIZE``; and ``retryable=False`` made None."""
+    with pytest.raises(IntegrityError, match="declared 2 bytes but content decoded to 1") as info:
+        await download_of(tmp_path, {"content": "eA==", "size": 2})
+    assert info.value.retryable is False
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("declared", ["7", True, 2.0])
+async def test_a_declared_size_that_is_not_a_number_is_ignored(
+    tmp_path: Path, declared: Any
+) -> None:
+    """kills: download's ``declared is not None`` made ``is None``, the type test's ``or``
+    made ``and``, and the ignored size set to "" instead of None."""
+    f = await download_of(tmp_path, {"content": "eA==", "bytes": declared, "fileName": "a"})
+    assert f.path.read_bytes() == b"x"
+
+
+async def test_a_file_name_that_is_not_text_is_not_used(tmp_path: Path) -> None:
+    """kills: download's ``isinstance(raw_name, str)`` made always true."""
+    f = await download_of(tmp_path, {"content": "eA==", "fileName": 5})
+    assert (f.path.name, f.name) == ("parcel-5", "parcel-5")
+
+
+async def test_an_empty_file_is_written_and_may_overwrite(tmp_path: Path) -> None:
+    """kills: the empty file's ``_open`` (the file None, dest None, overwrite None, an
+    argument dropped)."""
+    (tmp_path / "empty.edi").write_bytes(b"old")
+    f = await download_of(
+        tmp_path, {"content": "", "bytes": 0, "fileName": "empty.edi"}, overwrite=True
+    )
+    assert (f.path, f.size) == (tmp_path / "empty.edi", 0)
+    assert f.path.read_bytes() == b""
