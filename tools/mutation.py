@@ -213,6 +213,8 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_ecgrid_scanner.py",
             "tests/integration/test_ecgrid_client.py",
             "tests/integration/test_ecgrid_envelope_retries.py",
+            "tests/unit/test_ecgrid_mutants.py",
+            "tests/unit/test_ecgrid_mutants_wire.py",
         ),
     ),
 }

@@ -314,13 +314,13 @@ class Parcels:
             scanner = ContentScanner()
             file: AtomicFile | None = None
             try:
-                async for chunk in response.aiter_bytes():
-                    data = scanner.feed(chunk)
-                    if data:
-                        if file is None:
-                            file = await self._open(dest, default_name, overwrite, progress)
-                        await file.write(data, checkpoint=False)
-                try:
+                try:  # the scanner refuses a broken body as it streams, or at its end
+                    async for chunk in response.aiter_bytes():
+                        data = scanner.feed(chunk)
+                        if data:
+                            if file is None:
+                                file = await self._open(dest, default_name, overwrite, progress)
+                            await file.write(data, checkpoint=False)
                     envelope = scanner.finish()
                 except ScanError as exc:
                     raise self._scan_error(exc, response) from None

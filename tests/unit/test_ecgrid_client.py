@@ -298,3 +298,54 @@ async def test_page_length_is_checked_before_any_request(respx_mock: respx.MockR
     async with ecgrid.Session(api_key="k") as s:
         with pytest.raises(ValueError, match="page_length"):
             s.parcels.inbox(page_length=501)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"success":true,"data":{"content":"a!b="}}',  # not base64, seen while streaming
+        b'{"success":true,"data":{"content":"\\u00e9"}}',  # a non-base64 escape
+        b'{"success":true,"data":{"content":"eA=="}} {}',  # data after the envelope
+    ],
+)
+@respx.mock
+async def test_a_broken_download_is_malformed_not_a_bare_scan_error(
+    respx_mock: respx.MockRouter, tmp_path: Path, content: bytes
+) -> None:
+    """A body the scanner refuses while it streams is a `MalformedResponseError` naming the
+    endpoint (an `AS2GatewayError`), as one refused at the end is: a bare `ScanError` (a
+    ValueError) escaped `InboxConsumer`'s per-message error handling and ended the drain."""
+    respx_mock.post(BASE + "/v2/parcels/download").mock(
+        return_value=httpx.Response(200, content=content)
+    )
+    async with ecgrid.Session(api_key="k") as s:
+        with pytest.raises(MalformedResponseError) as info:
+            await s.parcels.download(1, tmp_path)
+    assert info.value.endpoint == "POST /v2/parcels/download"
+    assert list(tmp_path.iterdir()) == []
+
+
+@respx.mock
+async def test_the_mailbox_skips_a_parcel_with_broken_content(
+    respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    """One parcel whose content is not base64 is an error of its own in `fetch`; the others
+    are fetched (it used to raise a bare ValueError out of the whole fetch)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        pid = json.loads(request.content)["parcelId"]
+        content = "a!b=" if pid == 1 else "eA=="
+        return httpx.Response(
+            200, content=b'{"success":true,"data":{"content":"%s"}}' % content.encode()
+        )
+
+    respx_mock.post(BASE + "/v2/parcels/download").mock(side_effect=answer)
+    from as2gw_async.mailbox import WaitingItem
+
+    async with ecgrid.Session(api_key="k") as s:
+        result = await s.mailbox().fetch(
+            [WaitingItem(id="1"), WaitingItem(id="2")], tmp_path, max_total_size=100
+        )
+    assert list(result.errors) == ["1"]
+    assert "not valid base64" in result.errors["1"]
+    assert result.files["2"][0].path.read_bytes() == b"x"
