@@ -433,3 +433,417 @@ async def test_an_error_envelope_in_a_200_is_retried_only_for_an_idempotent_call
         with pytest.raises(gw.InternalServerError):
             await s.request("POST", "/x", idempotent=True)
         assert route.call_count == 7
+
+
+# -- the constructor ---------------------------------------------------------------------------
+
+
+async def never() -> Grant:
+    raise AssertionError("not called")
+
+
+def test_the_constructor_checks_its_arguments() -> None:
+    """kills: `__init__`'s credentials/authorize check (`is not None` on either side, `==`)
+    and its message; the deadline check (`or`, `deadline is None`, `< 0`, `<= 1`) and its
+    message; `allow_insecure_http` default `True`, passed as `None` or dropped;
+    `check_transport(transport, http_client)` with either argument `None` or dropped."""
+    for credentials, authorize in ((APIKeyHeader("K"), None), (None, never)):
+        with pytest.raises(ValueError, match=r"^credentials and authorize go together$"):
+            BaseSession(base_url=ORIGIN, credentials=credentials, authorize=authorize)
+    for bad in (0, -1.5):
+        with pytest.raises(
+            ValueError, match=rf"^deadline must be positive seconds or None, not {bad}$"
+        ):
+            plain(deadline=bad)
+    for good in (0.5, None):
+        assert plain(deadline=good).base_url == ORIGIN
+    with pytest.raises(gw.InsecureTransportError):
+        BaseSession(base_url="http://gw.example", credentials=None, authorize=None)
+    insecure = BaseSession(
+        base_url="http://gw.example/", credentials=None, authorize=None, allow_insecure_http=True
+    )
+    assert insecure.base_url == "http://gw.example"
+    with pytest.raises(ValueError, match=r"^transport must be "):
+        plain(transport="requests")
+    with pytest.raises(ValueError, match=r"not both$"):
+        plain(transport="aiohttp", http_client=httpx.AsyncClient())
+
+
+def test_the_retry_policy_is_the_one_given_or_built_from_max_retries() -> None:
+    """kills: `__init__`'s `max_retries=3` -> `4`; `retry_policy if retry_policy is not None
+    else ...` (`None`, `and False`, `or True`, `is None`); `RetryPolicy(max_retries=None)`."""
+    assert BaseSession(base_url=ORIGIN, credentials=None, authorize=None).retry_policy == (
+        gw.RetryPolicy(max_retries=3)
+    )
+    assert plain(retry_policy=None, max_retries=5).retry_policy.max_retries == 5
+    assert plain(retry_policy=FAST).retry_policy is FAST
+
+
+def test_the_owned_client_is_built_with_the_options_given() -> None:
+    """kills: `__init__`'s `build_client(transport=..., timeout=..., limits=..., verify=...)`
+    with any of them `None` or dropped; `verify=True` default -> `False`. (The aiohttp
+    transport keeps all four where a test can read them.)"""
+    pytest.importorskip("httpx_aiohttp")
+    import ssl
+
+    limits = httpx.Limits(max_connections=7, keepalive_expiry=3.0)
+    timeout = httpx.Timeout(5.0, connect=1.0)
+    s = plain(transport="aiohttp", limits=limits, timeout=timeout, verify=False)
+    transport = s._client._transport  # type: ignore[attr-defined]
+    assert type(transport).__name__ == "SafeAiohttpTransport"
+    assert transport.limits == limits
+    assert transport.ssl_context.verify_mode == ssl.CERT_NONE
+    assert s._client.timeout == timeout
+    default = plain(transport="aiohttp")._client._transport  # type: ignore[attr-defined]
+    assert default.ssl_context.verify_mode == ssl.CERT_REQUIRED
+
+
+async def test_the_owned_client_is_closed_and_a_callers_client_is_not(
+    mock: respx.MockRouter,
+) -> None:
+    """kills: `__init__`'s `_owns_client = http_client is None` -> `None` / `is not None`."""
+    mock.get(ORIGIN + "/x").respond(200)
+    s = plain()
+    async with s:
+        await s.request("GET", "/x")
+    with pytest.raises(RuntimeError, match="closed"):
+        await s.request("GET", "/x")
+    async with httpx.AsyncClient() as client:
+        async with plain(http_client=client) as s:
+            await s.request("GET", "/x")
+        assert not client.is_closed
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_token_manager_gets_the_margin_the_refresh_and_counts(
+    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token manager on a fake clock: refreshed once inside the margin (300 s by
+    default), authorized again after a 401; every authorize counted. kills: `__init__`'s
+    `token_refresh_margin=300.0` -> `301.0`; `refresh=refresh` -> `None` or dropped;
+    `_counted`'s `stats.authorizations += 1` -> `= 1`."""
+    import functools
+
+    from as2gw_async._core import BareToken
+    from as2gw_async._core import session as session_module
+    from as2gw_async.auth import Token, TokenManager
+
+    clock = Clock()
+    monkeypatch.setattr(
+        session_module, "TokenManager", functools.partial(TokenManager, clock=clock)
+    )
+    issued: list[str] = []
+
+    async def authorize() -> Grant:
+        issued.append(f"a{len(issued) + 1}")
+        return Grant(issued[-1], 10_000.0, refresh_token="r")
+
+    async def refresh(token: Token) -> Grant:
+        issued.append(f"r{len(issued) + 1}")
+        return Grant(issued[-1], 20_000.0, refresh_token="r")
+
+    route = mock.get(ORIGIN + "/x").respond(200)
+    async with BaseSession(
+        base_url=ORIGIN, credentials=BareToken(), authorize=authorize, refresh=refresh
+    ) as s:
+        await s.request("GET", "/x")
+        clock.now = 9_699.5  # 300.5 s before expiry: not due yet
+        await s.request("GET", "/x")
+        clock.now = 9_700.0  # 300 s before: due, refreshed
+        await s.request("GET", "/x")
+        assert issued == ["a1", "r2"]
+        assert s.stats.authorizations == 1
+        mock.get(ORIGIN + "/y").mock(side_effect=[httpx.Response(401), httpx.Response(200)])
+        await s.request("GET", "/y")  # the refreshed token refused: authorize again
+        assert issued == ["a1", "r2", "a3"]
+        assert s.stats.authorizations == 2
+    sent = [c.request.headers["authorization"] for c in route.calls]
+    assert sent[:3] == ["a1", "a1", "r2"]
+
+
+async def test_login_without_credentials_is_refused(mock: respx.MockRouter) -> None:
+    """kills: `_counted`'s `AssertionError("this session sends no credentials")` message
+    (`None`, `XX...XX`, upper case)."""
+    async with plain() as s:
+        with pytest.raises(AssertionError, match=r"^this session sends no credentials$"):
+            await s.login()
+
+
+async def test_an_unauthenticated_call_sends_no_key(mock: respx.MockRouter) -> None:
+    """kills: `stream`'s `authenticate and self._credentials is not None` -> `or`;
+    `_build_request`'s `token is not None and ...` -> `or`."""
+    route = mock.get(ORIGIN + "/x").respond(200)
+    async with KeySession() as s:
+        await s.request("GET", "/x", authenticate=False)
+        await s.request("GET", "/x")
+    assert "x-api-key" not in route.calls[0].request.headers
+    assert route.calls[1].request.headers["x-api-key"] == KEY
+
+
+async def test_a_401_is_logged_and_replayed_with_the_new_token(
+    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kills: `_send_handling_auth`'s `invalidate(token)` -> `None`; the replay's token
+    `None` or dropped; its debug line (format, method, URL: `None`, dropped, upper case)."""
+    from as2gw_async._core import BareToken
+
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    tokens = iter(["tok-1111", "tok-2222"])
+
+    async def authorize() -> Grant:
+        return Grant(next(tokens), math.inf)
+
+    route = mock.get(ORIGIN + "/x").mock(side_effect=[httpx.Response(401), httpx.Response(200)])
+    async with BaseSession(base_url=ORIGIN, credentials=BareToken(), authorize=authorize) as s:
+        await s.request("GET", "/x", params={"sig": "SECRET"})
+    assert [c.request.headers["authorization"] for c in route.calls] == ["tok-1111", "tok-2222"]
+    assert "401 on GET https://gw.test/x; authorizing again" in [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+# -- the headers and body sent ------------------------------------------------------------------
+
+
+async def test_accept_encoding_is_added_unless_the_caller_named_one(
+    mock: respx.MockRouter,
+) -> None:
+    """kills: `_with_encoding` (`headers or {}` -> `and`/`None`; `not any` -> `any`;
+    `.lower()` -> `.upper()`; `==` -> `!=`; the name compared or set changed; the value
+    `None`); `request`'s `_with_encoding(headers, "gzip, deflate")` and `stream`'s
+    `_with_encoding(headers, "identity")` (`None`, dropped, the value changed)."""
+    route = mock.get(ORIGIN + "/x").respond(200)
+    async with plain() as s:
+        await s.request("GET", "/x", headers={"X-Trace": "t"})
+        await s.stream("GET", "/x", read, headers={"X-Trace": "t"})
+        await s.request("GET", "/x", headers={"accept-encoding": "br"})
+        await s.stream("GET", "/x", read, headers={"ACCEPT-ENCODING": "br"})
+    sent = [c.request.headers for c in route.calls]
+    assert [h.get_list("accept-encoding") for h in sent] == [
+        ["gzip, deflate"],
+        ["identity"],
+        ["br"],
+        ["br"],
+    ]
+    assert [h.get("x-trace") for h in sent] == ["t", "t", None, None]
+
+
+async def test_json_bytes_and_streamed_bodies_are_sent(mock: respx.MockRouter) -> None:
+    """kills: `request`'s and `stream`'s `json=` / `content=` dropped or `None`;
+    `_build_request`'s `json=`, `content=` dropped or `None`, `body = None`, the factory
+    not called, `_paced_body(...)` replaced by `None`."""
+    route = mock.post(ORIGIN + "/x").respond(200)
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"one,"
+        yield b"two"
+
+    async with plain() as s:
+        await s.request("POST", "/x", json={"a": 1})
+        await s.request("POST", "/x", content=b"raw")
+        await s.request("POST", "/x", content=parts)
+        await s.stream("POST", "/x", read, json=[1])
+        await s.stream("POST", "/x", read, content=b"streamed")
+    assert [c.request.content for c in route.calls] == [
+        b'{"a":1}',
+        b"raw",
+        b"one,two",
+        b"[1]",
+        b"streamed",
+    ]
+
+
+async def test_a_post_is_not_retried_unless_told(mock: respx.MockRouter) -> None:
+    """kills: `stream`'s `idempotent = method.upper() == "GET"` -> `!=`; `request`'s
+    `idempotent=idempotent` -> `None` or dropped (a POST said idempotent)."""
+    route = mock.post(ORIGIN + "/x").respond(503)
+    async with plain() as s:
+        with pytest.raises(gw.InternalServerError):
+            await s.request("POST", "/x")
+        assert route.call_count == 1
+        with pytest.raises(gw.InternalServerError):
+            await s.request("POST", "/x", idempotent=True)
+        assert route.call_count == 4
+
+
+async def test_the_bytes_of_a_request_body_move_the_paced_deadline(
+    mock: respx.MockRouter,
+) -> None:
+    """An 800 KiB body under a 100 s default deadline (a step is a quarter of it, 25 s
+    worth): 25 s more. Measured from a clock read before the call (its own start is
+    later). kills: `_build_request`'s `call.pace(len(body))` -> `pace(None)`; `_call`'s
+    pace step `/ 4` -> `* 4`."""
+    seen: list[float] = []
+
+    async def consume(response: httpx.Response) -> None:
+        seen.append(anyio.current_effective_deadline())
+
+    mock.post(ORIGIN + "/x").respond(200)
+    async with plain(deadline=100.0) as s:
+        before = anyio.current_time()
+        await s.stream("POST", "/x", consume, content=b"\0" * 819_200)
+    assert seen[0] - before >= 125.0
+
+
+# -- the deadline -----------------------------------------------------------------------------
+
+
+async def test_a_per_call_deadline_names_the_call_and_its_limit(
+    mock: respx.MockRouter,
+) -> None:
+    """kills: `_call`'s `DeadlineExceededError(request, message)` (`None`, dropped) and its
+    request (`call.request and ...`, `None`): the request sent, query left out;
+    `limit <= 0` -> `<= 1`; `CancelScope(deadline=... - limit)`."""
+
+    def trickle(request: httpx.Request) -> httpx.Response:
+        async def body() -> AsyncIterator[bytes]:
+            while True:
+                yield b"x"
+                await anyio.sleep(0.05)
+
+        return httpx.Response(200, content=body())
+
+    mock.get(ORIGIN + "/slow").mock(side_effect=trickle)
+    async with plain() as s:
+        with pytest.raises(gw.DeadlineExceededError) as info:
+            await s.request(
+                "GET", "/slow", params={"sig": "SECRET"}, headers={"X-Trace": "t"}, deadline=0.3
+            )
+    assert info.value.message == (
+        "GET https://gw.test/slow did not finish within its deadline (0.3 s)"
+    )
+    assert info.value.request.headers["x-trace"] == "t"
+
+
+async def test_a_deadline_passed_before_any_request_names_the_call(
+    mock: respx.MockRouter,
+) -> None:
+    """The authorize never answers: no request was built, the error builds one. kills:
+    `_call`'s fallback `httpx.Request(call.method, self._url(call))` (either `None` or
+    dropped, `_url(None)`)."""
+
+    async def stuck() -> Grant:
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    from as2gw_async._core import BareToken
+
+    async with BaseSession(base_url=ORIGIN, credentials=BareToken(), authorize=stuck) as s:
+        with pytest.raises(gw.DeadlineExceededError) as info:
+            await s.request("PUT", "/x", deadline=0.1)
+    assert info.value.message == "PUT https://gw.test/x did not finish within its deadline (0.1 s)"
+    assert info.value.request.method == "PUT"
+    assert info.value.request.url == ORIGIN + "/x"
+    assert not mock.calls
+
+
+async def test_a_per_call_deadline_must_be_positive(mock: respx.MockRouter) -> None:
+    """kills: `_call`'s `limit <= 0` -> `< 0`; its message -> `None`."""
+    async with plain() as s:
+        for bad in (0, -1):
+            with pytest.raises(
+                ValueError, match=rf"^deadline must be positive seconds, not {bad}$"
+            ):
+                await s.request("GET", "/x", deadline=bad)
+    assert not mock.calls
+
+
+# -- a storage link's request ---------------------------------------------------------------------
+
+
+async def test_a_storage_request_carries_the_clients_timeout(mock: respx.MockRouter) -> None:
+    """The storage request is built by hand: without its timeout extension it would have
+    none. kills: `_build_request`'s `extensions={"timeout": ...}` (`None`, dropped, the key
+    changed)."""
+    store = mock.get(STORE + "/f").respond(200)
+    async with plain(timeout=7.0) as s:
+        await s.stream_url(STORE + "/f", read)
+    assert store.calls.last.request.extensions["timeout"] == httpx.Timeout(7.0).as_dict()
+
+
+# -- status retries, counted and logged ------------------------------------------------------------
+
+
+async def test_429s_are_counted_and_retries_logged_with_their_delay(
+    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kills: `_send_handling_retries`' `status_code == 429` -> `!=`, `== 430`;
+    `rate_limited += 1` -> `= 1`, `-= 1`, `+= 2`; `failures += 1` -> `= 1`, `-= 1`, `+= 2`;
+    `_pause(..., response)` -> `None` or dropped (the Retry-After)."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    wait = {"Retry-After": "0.01"}
+    route = mock.get(ORIGIN + "/x").mock(
+        side_effect=[httpx.Response(429, headers=wait)] * 2 + [httpx.Response(200)]
+    )
+    async with plain() as s:
+        await s.request("GET", "/x")
+        assert (s.stats.rate_limited, s.stats.retries) == (2, 2)
+        route.side_effect = [httpx.Response(503)] * 3
+        with pytest.raises(gw.InternalServerError):
+            await s.request("GET", "/x")
+        assert (s.stats.rate_limited, s.stats.retries, route.call_count) == (2, 4, 6)
+    assert retry_lines(caplog) == [
+        "retrying GET https://gw.test/x in 0.01s (retry 1 of 2) after HTTP 429",
+        "retrying GET https://gw.test/x in 0.01s (retry 2 of 2) after HTTP 429",
+        "retrying GET https://gw.test/x in 0.00s (retry 1 of 2) after HTTP 503",
+        "retrying GET https://gw.test/x in 0.00s (retry 2 of 2) after HTTP 503",
+    ]
+
+
+async def test_a_call_retried_after_a_connection_error_returns_its_answer(
+    mock: respx.MockRouter,
+) -> None:
+    """kills: `_send_handling_retries`' `continue` -> `break` after a transport error."""
+    mock.get(ORIGIN + "/x").mock(
+        side_effect=[httpx.ConnectError("refused"), httpx.Response(200, content=b"ok")]
+    )
+    async with plain() as s:
+        response = await s.request("GET", "/x")
+    assert response.content == b"ok"
+
+
+# -- the debug line ------------------------------------------------------------------------------
+
+
+async def test_the_debug_line_times_the_exchange(
+    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The time logged is within the time the test measured around the call. kills:
+    `_send_single_request`'s `started = ... if debug and False else 0.0` and
+    `current_time() - started` -> `+`."""
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    mock.get(ORIGIN + "/x").respond(200)
+    async with plain() as s:
+        before = anyio.current_time()
+        await s.request("GET", "/x")
+        spent = anyio.current_time() - before
+    (line,) = [r.getMessage() for r in caplog.records if " -> 200 in " in r.getMessage()]
+    assert line.startswith("GET https://gw.test/x -> 200 in ")
+    assert 0 <= float(line.rsplit(" ", 1)[1].rstrip("s")) <= spent + 0.001
+
+
+async def test_no_clock_is_read_for_a_debug_line_that_is_off(
+    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kills: `_send_single_request`'s `anyio.current_time() if debug` -> `... or True`."""
+    logging.getLogger(LOGGER).setLevel(logging.INFO)
+    mock.get(ORIGIN + "/x").respond(200)
+    reads: list[float] = []
+    real = anyio.current_time
+
+    def counted() -> float:
+        reads.append(real())
+        return reads[-1]
+
+    async with plain(deadline=None) as s:
+        monkeypatch.setattr(anyio, "current_time", counted)
+        await s.request("GET", "/x")
+    logging.getLogger(LOGGER).setLevel(logging.NOTSET)
+    assert reads == []
