@@ -394,22 +394,22 @@ async def test_an_error_envelope_in_a_200_is_retried_counted_and_logged(
 ) -> None:
     """kills: `_send_handling_retries`' envelope branch: `failures += 1` -> `= 1`, `-= 1`,
     `+= 2`; `stats.rate_limited += 1` -> `= 1`, `-= 1`, `+= 2`; `retry = should_retry(...)`
-    -> `None`, `error=None` or dropped; `reason` -> `None`, `type(None)`;
-    `_pause(failures, ...)` -> `_pause(None, ...)`."""
+    -> `None`, `error=None` or dropped; `reason` -> `None`, `type(None)`; `_pause(failures,
+    call, reason, response)` with any of them `None` or dropped (the Retry-After read);
+    `continue` -> `break`."""
     caplog.set_level(logging.INFO, logger=LOGGER)
-    route = mock.get(ORIGIN + "/x").mock(
-        side_effect=[httpx.Response(200, content=b"busy")] * 2 + [httpx.Response(200)]
-    )
+    busy = httpx.Response(200, content=b"busy", headers={"Retry-After": "0.01"})
+    route = mock.get(ORIGIN + "/x").mock(side_effect=[busy] * 2 + [httpx.Response(200)])
     async with KeySession(error_for=busy_error) as s:
         await s.request("GET", "/x")
         assert (s.stats.rate_limited, s.stats.retries, s.stats.requests) == (2, 2, 3)
-        route.side_effect = [httpx.Response(200, content=b"busy")] * 3
+        route.side_effect = [busy] * 3
         with pytest.raises(gw.RateLimitError) as info:
             await s.request("GET", "/x")
         assert (s.stats.rate_limited, s.stats.retries, s.stats.requests) == (5, 4, 6)
     assert info.value.message == "busy, key ***"
     assert retry_lines(caplog) == [
-        f"retrying GET https://gw.test/x in 0.00s (retry {n} of 2) after RateLimitError in "
+        f"retrying GET https://gw.test/x in 0.01s (retry {n} of 2) after RateLimitError in "
         "a 200 answer"
         for n in (1, 2, 1, 2)
     ]
@@ -847,3 +847,25 @@ async def test_no_clock_is_read_for_a_debug_line_that_is_off(
         await s.request("GET", "/x")
     logging.getLogger(LOGGER).setLevel(logging.NOTSET)
     assert reads == []
+
+
+async def test_an_error_answer_whose_body_cannot_be_decoded_is_a_content_encoding_error(
+    mock: respx.MockRouter,
+) -> None:
+    """An error answer is read by httpx's own decoder: its `DecodingError` becomes a
+    retried `ContentEncodingError`. kills: `_send_handling_retries`' `error =
+    ContentEncodingError(f"undecodable body: {exc}")` -> `None`, `ContentEncodingError(None)`;
+    `error: Exception = exc` -> `None`."""
+
+    def garbled(request: httpx.Request) -> httpx.Response:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"not gzip at all"
+
+        return httpx.Response(503, content=body(), headers={"Content-Encoding": "gzip"})
+
+    route = mock.get(ORIGIN + "/x").mock(side_effect=garbled)
+    async with KeySession() as s:
+        with pytest.raises(gw.ContentEncodingError, match=r"^undecodable body: ") as info:
+            await s.request("GET", "/x")
+    assert type(info.value) is gw.ContentEncodingError
+    assert route.call_count == 3
