@@ -164,17 +164,19 @@ async def test_stream_url_logs_its_retries_with_the_method_in_capitals(
 # -- the pace of the default deadline -------------------------------------------------------
 
 
-async def test_a_step_of_bytes_moves_the_deadline_at_once_and_nothing_more(
+async def test_a_step_of_bytes_moves_the_deadline_at_once_and_the_rest_at_the_end(
     mock: respx.MockRouter,
 ) -> None:
     """Under a 1 s default deadline a step is a quarter second's worth (8 KiB): a chunk of
-    exactly one step moves the deadline as it arrives, and the end credits nothing more.
-    kills: `_Call.pace`'s `>=` -> `>`; `_Call.credit`'s `unpaced = 0` -> `1`."""
+    exactly one step moves the deadline as it arrives; a chunk short of a step (7,000
+    bytes) only when the body ends. kills: `_Call.pace`'s `>=` -> `>`; `_Call.credit`'s
+    `unpaced = 0` -> `1`; `_call`'s pace step `limit * PACE_BYTES_PER_SECOND / 4` -> `/
+    PACE_BYTES_PER_SECOND`, `/ 5`."""
     step = PACE_BYTES_PER_SECOND // 4
 
     async def chunks() -> AsyncIterator[bytes]:
         yield b"\0" * step
-        yield b"\0" * step
+        yield b"\0" * 7_000
 
     seen: list[float] = []
 
@@ -189,8 +191,8 @@ async def test_a_step_of_bytes_moves_the_deadline_at_once_and_nothing_more(
         await s.stream("GET", "/x", consume)
     assert seen == [
         pytest.approx(0.25, abs=1e-9),
-        pytest.approx(0.5, abs=1e-9),
-        pytest.approx(0.5, abs=1e-9),
+        pytest.approx(0.25, abs=1e-9),
+        pytest.approx((step + 7_000) / PACE_BYTES_PER_SECOND, abs=1e-9),
     ]
 
 
