@@ -529,8 +529,9 @@ async def test_the_token_manager_gets_the_margin_the_refresh_and_counts(
 ) -> None:
     """The token manager on a fake clock: refreshed once inside the margin (300 s by
     default), authorized again after a 401; every authorize counted. kills: `__init__`'s
-    `token_refresh_margin=300.0` -> `301.0`; `refresh=refresh` -> `None` or dropped;
-    `_counted`'s `stats.authorizations += 1` -> `= 1`."""
+    `token_refresh_margin=300.0` -> `301.0`; `refresh_margin=token_refresh_margin`
+    dropped; `refresh=refresh` -> `None` or dropped; `_counted`'s `stats.authorizations
+    += 1` -> `= 1`."""
     import functools
 
     from as2gw_async._core import BareToken
@@ -568,6 +569,21 @@ async def test_the_token_manager_gets_the_margin_the_refresh_and_counts(
         assert s.stats.authorizations == 2
     sent = [c.request.headers["authorization"] for c in route.calls]
     assert sent[:3] == ["a1", "a1", "r2"]
+    issued.clear()
+    clock.now = 0.0
+    async with BaseSession(
+        base_url=ORIGIN,
+        credentials=BareToken(),
+        authorize=authorize,
+        refresh=refresh,
+        token_refresh_margin=60.0,
+    ) as s:
+        await s.request("GET", "/x")
+        clock.now = 9_900.0  # 100 s before expiry: outside a 60 s margin
+        await s.request("GET", "/x")
+        clock.now = 9_940.0
+        await s.request("GET", "/x")
+    assert issued == ["a1", "r2"]
 
 
 async def test_login_without_credentials_is_refused(mock: respx.MockRouter) -> None:
