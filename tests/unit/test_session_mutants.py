@@ -581,6 +581,7 @@ async def test_the_token_manager_gets_the_margin_the_refresh_and_counts(
         await s.request("GET", "/x")
         clock.now = 9_900.0  # 100 s before expiry: outside a 60 s margin
         await s.request("GET", "/x")
+        assert issued == ["a1"]
         clock.now = 9_940.0
         await s.request("GET", "/x")
     assert issued == ["a1", "r2"]
