@@ -888,3 +888,18 @@ async def test_an_error_answer_whose_body_cannot_be_decoded_is_a_content_encodin
             await s.request("GET", "/x")
     assert type(info.value) is gw.ContentEncodingError
     assert route.call_count == 3
+
+
+async def test_query_parameters_and_the_key_reach_the_gateway(mock: respx.MockRouter) -> None:
+    """kills: `request`'s `params=params` -> `None` or dropped; `_build_request`'s
+    `params=call.params or None` -> `None`, `and None`, dropped; `stream`'s
+    `authenticate=True` default -> `False`."""
+    route = mock.get(ORIGIN + "/x").respond(200)
+    async with KeySession() as s:
+        await s.request("GET", "/x", params={"q": "one", "n": 2})
+        await s.stream("GET", "/x", read, params={"q": "two"})
+    assert [dict(c.request.url.params) for c in route.calls] == [
+        {"q": "one", "n": "2"},
+        {"q": "two"},
+    ]
+    assert [c.request.headers.get("x-api-key") for c in route.calls] == [KEY, KEY]
