@@ -774,19 +774,6 @@ async def test_a_per_call_deadline_must_be_positive(mock: respx.MockRouter) -> N
     assert not mock.calls
 
 
-# -- a storage link's request ---------------------------------------------------------------------
-
-
-async def test_a_storage_request_carries_the_clients_timeout(mock: respx.MockRouter) -> None:
-    """The storage request is built by hand: without its timeout extension it would have
-    none. kills: `_build_request`'s `extensions={"timeout": ...}` (`None`, dropped, the key
-    changed)."""
-    store = mock.get(STORE + "/f").respond(200)
-    async with plain(timeout=7.0) as s:
-        await s.stream_url(STORE + "/f", read)
-    assert store.calls.last.request.extensions["timeout"] == httpx.Timeout(7.0).as_dict()
-
-
 # -- status retries, counted and logged ------------------------------------------------------------
 
 
