@@ -144,6 +144,8 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/unit/test_auth.py",
             "tests/unit/test_ratelimit_session.py",
             "tests/unit/test_hot_path.py",
+            "tests/unit/test_content_encoding.py",
+            "tests/unit/test_session_mutants.py",
         ),
     ),
     "uploads": (
