@@ -147,6 +147,7 @@ async def test_an_existing_file_is_named_in_the_error(tmp_path: Path) -> None:
 # --- _unique: names that clash inside the archive -----------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # an archive that repeats "x"
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
